@@ -1,0 +1,28 @@
+"""TinyTorch: a small, complete deep-learning framework whose core is a graph compiler.
+
+Tensors are lazy: every operation records a node; `.realize()` compiles the
+graph and runs it. Import order matters only here: the Tensor class first,
+then the files that attach its math.
+"""
+from . import runtime, compiler  # noqa: F401  (tinytorch -> compiler -> runtime)
+from .dtypes import (float16, half, float32, float64, double, int32, int64, long, uint8,  # noqa: F401
+                     bool)
+from .dtypes import float as float, int as int  # noqa: F401,E501  torch.float / torch.int
+from .tensor import Tensor
+from . import elementwise, reduce, movement  # noqa: F401  (attach methods)
+from .elementwise import (add, sub, mul, div, pow, maximum, minimum, where, exp, log, sqrt, rsqrt, sin, cos,  # noqa
+                          tanh, sigmoid, relu, gelu, silu, softplus, clamp, clip, abs, sign, floor, ceil, erf,
+                          logical_not, logical_and, logical_or, logical_xor, eq, ne, lt, le, gt, ge, square,
+                          reciprocal, floor_divide, remainder, lerp)
+from .reduce import sum, mean, max, min, var, std, argmax, argmin, logsumexp, softmax, log_softmax, prod  # noqa
+from .reduce import all, any, amax, amin  # noqa
+from .movement import (reshape, flatten, permute, transpose, unsqueeze, squeeze, cat, stack, matmul,  # noqa
+                       gather, scatter_add, index_select, split, chunk, flip, movedim, narrow)
+from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like,  # noqa
+                       full_like, arange, linspace, eye, rand, randn, randint, randperm, rand_like,
+                       randn_like, manual_seed, normal, uniform)
+from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
+from .lazy import realize, eager, is_eager, stats, reset_stats, explain  # noqa
+
+concat = concatenate = cat
+__version__ = "0.1.0"

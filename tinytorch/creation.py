@@ -1,0 +1,170 @@
+"""Making tensors: from data, constants, ranges and seeded random numbers.
+
+`tensor()` and `from_numpy()` hold data now (a buffer leaf); `zeros`, `ones`,
+`full`, `arange` and `eye` are graph constants the compiler can fold; random
+tensors are `rand` nodes whose seed is a small input buffer, so the same
+program serves every draw and eager and lazy runs agree bit for bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import compiler as C
+from . import dtypes
+from .runtime import Buffer
+from .tensor import Tensor
+
+
+class _RNG:
+    gen = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random op built from now on (rand, randn, randint, dropout, initialisation)."""
+    _RNG.gen = np.random.default_rng(seed)
+
+
+def get_rng_state() -> np.ndarray:
+    """The generator's state as a uint64 array (checkpoints store it)."""
+    s = _RNG.gen.bit_generator.state
+    return np.array([s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"]], dtype=object) \
+        .astype(str).astype("U40")
+
+
+def set_rng_state(state) -> None:
+    s = _RNG.gen.bit_generator.state
+    vals = [int(v) for v in np.asarray(state).tolist()]
+    s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"] = vals
+    _RNG.gen.bit_generator.state = s
+
+
+def next_seed() -> Tensor:
+    return Tensor._wrap(C.leaf(Buffer(np.array(_RNG.gen.integers(0, 2**62), dtype=np.int64))))
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def _finish(node, requires_grad) -> Tensor:
+    t = Tensor._wrap(node)
+    if requires_grad:
+        t = t.realize()
+        t.requires_grad = True
+    return t
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    return data.to(dtype) if isinstance(data, Tensor) and dtype is not None else \
+        data if isinstance(data, Tensor) else Tensor(data, dtype=dtype)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    return Tensor(arr, dtype=arr.dtype)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    size = _size((size,)) if isinstance(size, (tuple, list)) else _size((size,))
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.result_type(fill_value)
+    return _finish(C.const(fill_value, size, d), requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(_size(size), 0, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(_size(size), 1, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, 0, dtype or t.dtype, requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, 1, dtype or t.dtype, requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype or t.dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    n = max(0, math.ceil((end - start) / step))
+    if dtype is None:
+        dtype = dtypes.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) \
+            else dtypes.DEFAULT_FLOAT
+    dtype = dtypes.as_dtype(dtype)
+    return _finish(C.build("arange", arg=(start, step, n, dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None) -> Tensor:
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    return arange(0, steps, dtype=dtypes.float64) .mul(step).add(start).to(dtype or dtypes.DEFAULT_FLOAT)
+
+
+def eye(n, m=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    m = n if m is None else m
+    rows = arange(n).reshape(n, 1).expand(n, m)
+    cols = arange(m).reshape(1, m).expand(n, m)
+    out = (rows == cols).to(dtype or dtypes.DEFAULT_FLOAT)
+    return _finish(out._node, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1)."""
+    d = dtypes.as_dtype(dtype or dtypes.DEFAULT_FLOAT)
+    return _finish(C.build("rand", next_seed()._node, arg=(_size(size), d)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal by the Box-Muller transform of two uniform draws."""
+    size = _size(size)
+    d = dtypes.as_dtype(dtype or dtypes.DEFAULT_FLOAT)
+    u1 = Tensor._wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
+    u2 = Tensor._wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
+    z = ((1.0 - u1).log() * -2.0).sqrt() * (u2 * (2 * math.pi)).cos()
+    return _finish(z.to(d)._node, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    u = Tensor._wrap(C.build("rand", next_seed()._node, arg=(tuple(size), dtypes.float64)))
+    return ((u * (high - low)).floor() + low).to(dtype or dtypes.int64)
+
+
+def randperm(n: int, dtype=None) -> Tensor:
+    return Tensor(_RNG.gen.permutation(n), dtype=dtype or dtypes.int64)
+
+
+def rand_like(t: Tensor, dtype=None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype)
+
+
+def randn_like(t: Tensor, dtype=None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype)
+
+
+def normal(mean=0.0, std=1.0, size=()) -> Tensor:
+    return randn(size) * std + mean
+
+
+def uniform(low=0.0, high=1.0, size=()) -> Tensor:
+    return rand(size) * (high - low) + low

@@ -1,0 +1,333 @@
+"""Elementwise math: broadcasting, type promotion, arithmetic, comparisons and activations.
+
+Primitives take equal shapes and one dtype, so this file does what PyTorch
+does before a kernel runs: promote the dtypes (`dtypes.result_type`),
+broadcast the shapes (an `expand` view, never a copy) and then build one node.
+Activations are compositions of primitives, so their gradients come for free.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import compiler as C
+from . import dtypes
+from .tensor import Tensor, _make
+
+
+def as_tensor(x, dtype=None) -> Tensor:
+    """A Tensor for x: Tensors pass through (cast if asked), scalars become graph constants."""
+    if isinstance(x, Tensor):
+        return x if dtype is None else x.to(dtype)
+    if isinstance(x, (numbers.Number, np.bool_, np.number)) and not isinstance(x, np.ndarray):
+        d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.result_type(x)
+        return Tensor._wrap(C.const(x, (), d))
+    return Tensor(x, dtype=dtype)
+
+
+def broadcast_shapes(*shapes, op="broadcast") -> tuple:
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for i in range(-ndim, 0):
+        sizes = {s[i] for s in shapes if len(s) >= -i} - {1}
+        if len(sizes) > 1:
+            desc = " and ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(f"{op}: shapes {desc} cannot broadcast: dim {i} has sizes {sorted(sizes)}; "
+                             f"sizes must match or be 1")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def broadcast_to(t: Tensor, shape: tuple) -> Tensor:
+    if t.shape == shape:
+        return t
+    if t.ndim < len(shape):
+        t = t.reshape((1,) * (len(shape) - t.ndim) + t.shape)
+    return _make("expand", (t,), arg=tuple(shape))
+
+
+def _operands(op, xs, dtype=None):
+    """Promote and broadcast mixed tensors and scalars to one dtype and shape."""
+    dtype = dtype or dtypes.result_type(*xs)
+    shape = broadcast_shapes(*[x.shape for x in xs if isinstance(x, Tensor)], op=op)
+    out = []
+    for x in xs:
+        if isinstance(x, Tensor):
+            out.append(broadcast_to(x.to(dtype), shape))
+        else:
+            out.append(Tensor._wrap(C.const(x, shape, dtype)))
+    return out
+
+
+def _binary(op, a, b, dtype=None) -> Tensor:
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{op}: needs at least one tensor")
+    for x in (a, b):
+        if not isinstance(x, (Tensor, numbers.Number, np.bool_, np.number)):
+            x_t = as_tensor(x)
+            return _binary(op, x_t if x is a else a, x_t if x is b else b, dtype)
+    return _make(op, tuple(_operands(op, (a, b), dtype)))
+
+
+def _float_result(*xs):
+    d = dtypes.result_type(*xs)
+    return d if d.kind == "f" else dtypes.DEFAULT_FLOAT
+
+
+def _bool_not(t: Tensor) -> Tensor:
+    return _make("cmpeq", (t, Tensor._wrap(C.const(False, t.shape, dtypes.bool))))
+
+
+# ------------------------------------------------------------------ arithmetic
+
+def add(a, b, alpha=1):
+    return _binary("add", a, b if alpha == 1 else b * alpha)
+
+
+def sub(a, b, alpha=1):
+    d = dtypes.result_type(a, b)
+    if d.kind == "b":
+        raise TypeError("sub: subtracting bool tensors is not supported; use logical_xor or ~")
+    return _binary("sub", a, b if alpha == 1 else b * alpha)
+
+
+def mul(a, b):
+    return _binary("mul", a, b)
+
+
+def div(a, b, rounding_mode=None):
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        q = div(a, b)
+        q = q.sign() * q.abs().floor()
+        d = dtypes.result_type(a, b)
+        return q if d.kind == "f" else q.to(d)
+    return _binary("div", a, b, dtype=_float_result(a, b))
+
+
+def floor_divide(a, b):
+    d = dtypes.result_type(a, b)
+    if d.kind == "f":
+        return floor(div(a, b))
+    return _binary("floordiv", a, b, dtype=dtypes.int64 if d.kind == "b" else d)
+
+
+def remainder(a, b):
+    return _binary("mod", a, b)
+
+
+def pow(a, b):
+    d = dtypes.result_type(a, b)
+    if d.kind == "b":
+        d = dtypes.int64
+    if isinstance(b, numbers.Number) and not isinstance(a, numbers.Number):
+        if b == 2:
+            return mul(a, a) if d == a.dtype else mul(a.to(d), a.to(d))
+        if b == 1:
+            return a.to(d)
+        if b == 0.5 and d.kind == "f":
+            return sqrt(a.to(d))
+        if b == -1 and d.kind == "f":
+            return reciprocal(a.to(d))
+    return _binary("pow", a, b, dtype=d)
+
+
+def maximum(a, b):
+    return _binary("maximum", a, b)
+
+
+def minimum(a, b):
+    d = dtypes.result_type(a, b)
+    if d.kind == "b":
+        return logical_and(as_tensor(a, d), as_tensor(b, d))
+    return neg(maximum(neg(as_tensor(a, d)), neg(as_tensor(b, d))))
+
+
+def neg(a):
+    if a.dtype.kind == "b":
+        raise TypeError("neg: negation of a bool tensor is not supported; use ~ (logical_not)")
+    return _make("neg", (a,))
+
+
+# ------------------------------------------------------------------ comparisons and logic
+
+def lt(a, b): return _binary("cmplt", a, b)
+def gt(a, b): return _binary("cmplt", b, a)
+def eq(a, b): return _binary("cmpeq", a, b)
+def ne(a, b): return _bool_not(eq(a, b))
+def le(a, b): return _bool_not(gt(a, b))
+def ge(a, b): return _bool_not(lt(a, b))
+
+
+def logical_not(a):
+    return _bool_not(a if a.dtype.kind == "b" else ne(a, 0))
+
+
+def logical_and(a, b):
+    return _make("mul", tuple(_operands("logical_and", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
+
+
+def logical_or(a, b):
+    return _make("maximum", tuple(_operands("logical_or", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
+
+
+def logical_xor(a, b):
+    return ne(as_tensor(a).bool(), as_tensor(b).bool())
+
+
+def _bitwise(op, a, b):
+    d = dtypes.result_type(a, b)
+    if d.kind != "b":
+        raise TypeError(f"{op}: only bool tensors are supported (masks), got {d.name}")
+    return {"and": logical_and, "or": logical_or, "xor": logical_xor}[op](a, b)
+
+
+def where(cond, a, b):
+    """Elements of a where cond holds, else of b (broadcast together)."""
+    cond = as_tensor(cond)
+    if cond.dtype.kind != "b":
+        cond = ne(cond, 0)
+    d = dtypes.result_type(a, b)
+    shape = broadcast_shapes(cond.shape, *[x.shape for x in (a, b) if isinstance(x, Tensor)], op="where")
+    ta, tb = _operands("where", (as_tensor(a, d) if not isinstance(a, Tensor) else a,
+                                 as_tensor(b, d) if not isinstance(b, Tensor) else b), d)
+    return _make("where", (broadcast_to(cond, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)))
+
+
+# ------------------------------------------------------------------ unary math
+
+def _float_unary(op):
+    def f(a):
+        if a.dtype.kind != "f":
+            a = a.to(dtypes.DEFAULT_FLOAT)
+        return _make(op, (a,))
+    f.__name__ = op
+    return f
+
+
+exp, log, sqrt, sin, cos, tanh, erf, floor = (_float_unary(o) for o in
+                                              ("exp", "log", "sqrt", "sin", "cos", "tanh", "erf", "floor"))
+reciprocal = _float_unary("recip")
+reciprocal.__name__ = "reciprocal"
+
+
+def abs(a):
+    return a if a.dtype.kind == "b" else _make("abs", (a,))
+
+
+def sign(a):
+    return a if a.dtype.kind == "b" else _make("sign", (a,))
+
+
+def ceil(a): return neg(floor(neg(a))) if a.dtype.kind == "f" else a
+def round(a): return floor(a + 0.5) if a.dtype.kind == "f" else a  # noqa: A001 (half away, not to even)
+def rsqrt(a): return reciprocal(sqrt(a))
+def square(a): return mul(a, a)
+def log2(a): return log(a) * (1 / math.log(2))
+def log1p(a): return log(a + 1)
+def expm1(a): return exp(a) - 1
+def exp2(a): return exp(a * math.log(2))
+def tan(a): return sin(a) / cos(a)
+
+
+def sigmoid(a):
+    a = a if a.dtype.kind == "f" else a.float()
+    return reciprocal(exp(neg(a)) + 1)
+
+
+def relu(a):
+    return maximum(a, 0)
+
+
+def leaky_relu(a, negative_slope=0.01):
+    return where(a > 0, a, a * negative_slope)
+
+
+def gelu(a, approximate="none"):
+    """GELU; PyTorch's default is the exact erf form, approximate='tanh' the GPT-2 one."""
+    if approximate == "tanh":
+        return 0.5 * a * (1 + tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a * a * a)))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * a * (1 + erf(a * (1 / math.sqrt(2))))
+
+
+def silu(a):
+    return a * sigmoid(a)
+
+
+def softplus(a, beta=1, threshold=20):
+    scaled = a * beta
+    return where(scaled > threshold, a, log(exp(minimum(scaled, threshold)) + 1) * (1 / beta))
+
+
+def elu(a, alpha=1.0):
+    return where(a > 0, a, (exp(minimum(a, 0)) - 1) * alpha)
+
+
+def clamp(a, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    out = a
+    if min is not None:
+        out = maximum(out, min)
+    if max is not None:
+        out = minimum(out, max)
+    return out
+
+
+clip = clamp
+
+
+def lerp(a, b, weight):
+    return a + (b - a) * weight
+
+
+# ------------------------------------------------------------------ operators on Tensor
+
+def _install():
+    T = Tensor
+    T.__add__ = lambda a, b: add(a, b)
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = lambda a, b: sub(a, b)
+    T.__rsub__ = lambda a, b: sub(b, a)
+    T.__mul__ = lambda a, b: mul(a, b)
+    T.__rmul__ = lambda a, b: mul(b, a)
+    T.__truediv__ = lambda a, b: div(a, b)
+    T.__rtruediv__ = lambda a, b: div(b, a)
+    T.__floordiv__ = lambda a, b: floor_divide(a, b)
+    T.__rfloordiv__ = lambda a, b: floor_divide(b, a)
+    T.__mod__ = lambda a, b: remainder(a, b)
+    T.__rmod__ = lambda a, b: remainder(b, a)
+    T.__pow__ = lambda a, b: pow(a, b)
+    T.__rpow__ = lambda a, b: pow(b, a)
+    T.__neg__ = neg
+    T.__pos__ = lambda a: a
+    T.__abs__ = abs
+    T.__lt__ = lambda a, b: lt(a, b)
+    T.__gt__ = lambda a, b: gt(a, b)
+    T.__le__ = lambda a, b: le(a, b)
+    T.__ge__ = lambda a, b: ge(a, b)
+    T.__eq__ = lambda a, b: eq(a, b)
+    T.__ne__ = lambda a, b: ne(a, b)
+    T.__invert__ = logical_not
+    T.__and__ = lambda a, b: _bitwise("and", a, b)
+    T.__rand__ = lambda a, b: _bitwise("and", b, a)
+    T.__or__ = lambda a, b: _bitwise("or", a, b)
+    T.__ror__ = lambda a, b: _bitwise("or", b, a)
+    T.__xor__ = lambda a, b: _bitwise("xor", a, b)
+    for f in (add, sub, mul, div, floor_divide, remainder, pow, maximum, minimum, neg, lt, gt, eq, ne, le, ge,
+              logical_not, logical_and, logical_or, logical_xor, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil,
+              round, reciprocal, rsqrt, square, log2, log1p, expm1, exp2, tan, abs, sign, sigmoid, relu, gelu,
+              silu, softplus, clamp, clip, lerp, leaky_relu, elu):
+        setattr(T, f.__name__, f)
+    T.negative = neg
+    T.greater = gt
+    T.less = lt
+    T.where = lambda self, cond, other: where(cond, self, other)
+
+
+_install()

@@ -1,0 +1,123 @@
+"""Realizing tensors, eager mode and the counters that show what the compiler did.
+
+`realize(*tensors)` compiles everything the tensors need into one Program.
+When that Program overwrites state (an optimizer's `assign`), any live lazy
+tensor that reads the old state is computed in the same Program first, so a
+loss read after `optimizer.step()` is the loss of the step, as in PyTorch, and
+the forward pass runs once.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+from . import compiler as C
+from .tensor import LAZY, Tensor
+
+
+def _assigned_buffers(order):
+    return {id(n.srcs[0].arg) for n in order if n.op == "assign"}
+
+
+def _readers_of(buffers, exclude):
+    """Live lazy tensors whose graphs read any of `buffers` before they are overwritten."""
+    seen, hits = {}, []
+
+    def reads(node):
+        stack, found = [node], False
+        visit = []
+        while stack:
+            n = stack.pop()
+            k = id(n)
+            if k in seen:
+                found = found or seen[k]
+                continue
+            if n.op == "assign":
+                seen[k] = False
+                continue
+            if n.op == "buffer" and id(n.arg) in buffers:
+                found = True
+            seen[k] = False
+            visit.append(n)
+            if not C.is_computed(n):
+                stack.extend(n.srcs)
+        if found:
+            for n in visit:
+                seen[id(n)] = True
+        return found
+
+    for t in list(LAZY):
+        if t._node not in exclude and not C.is_computed(t._node) and reads(t._node):
+            hits.append(t)
+    return hits
+
+
+def realize(*tensors: Tensor) -> None:
+    """Compute all of `tensors` with one compiled Program (tensors may also be given as one list)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    todo = [t for t in tensors if not C.is_computed(t._node)]
+    if not todo:
+        return
+    nodes = [t._node for t in todo]
+    order = C.ir.toposort(nodes, stop=C.is_computed)
+    written = _assigned_buffers(order)
+    if written:
+        extra = _readers_of(written, set(nodes))
+        todo += extra
+        nodes += [t._node for t in extra]
+    C.realize(nodes)
+    for t in todo:
+        _settle(t)
+
+
+def _settle(t: Tensor) -> None:
+    """After realize: an assign becomes the next version of its buffer; values without a graph to keep
+    become plain leaves so the graph behind them can be freed."""
+    n = t._node
+    if n.op == "assign":
+        t._set_node(C.leaf(n.srcs[0].arg))
+    elif n.op != "buffer" and not t._requires_grad:
+        t._set_node(C.leaf(C.REALIZED[n]))
+    else:
+        LAZY.discard(t)
+
+
+# ---------------------------------------------------------------- eager mode
+
+@contextlib.contextmanager
+def eager(on: bool = True):
+    """`with tinytorch.eager():` computes every op as soon as it is built (NumPy, no compiler)."""
+    before = C.eager_enabled()
+    C.set_eager(on)
+    try:
+        yield
+    finally:
+        C.set_eager(before)
+
+
+def is_eager() -> bool:
+    return C.eager_enabled()
+
+
+if os.environ.get("TINYTORCH_EAGER", "0") not in ("", "0"):
+    C.set_eager(True)
+
+
+# ---------------------------------------------------------------- what the compiler did
+
+def stats() -> dict:
+    """Counters since start (or `reset_stats()`): realizes, compiles, cache_hits, compile_s, run_s."""
+    return dict(C.STATS)
+
+
+def reset_stats() -> None:
+    for k in C.STATS:
+        C.STATS[k] = 0.0 if isinstance(C.STATS[k], float) else 0
+
+
+def explain(*tensors: Tensor) -> str:
+    """The IR listing of what realizing `tensors` would compute, one node per line."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return C.listing([t._node for t in tensors], stop=lambda n: n.op != "buffer" and C.is_computed(n))

@@ -1,0 +1,198 @@
+"""Reductions: sum and max are primitives; everything else is composed from them.
+
+The primitive keeps reduced axes as size 1 (`keepdim=True`), which makes its
+gradient a plain `expand`; `keepdim=False` is a reshape afterwards.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from . import compiler as C
+from . import dtypes
+from .elementwise import as_tensor, maximum, where
+from .tensor import Tensor, _axis, _make
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _dims(x: Tensor, dim, op: str, axis=None) -> tuple:
+    if axis is not None:
+        dim = axis
+    if dim is None:
+        return tuple(range(x.ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    out = tuple(sorted({_axis(d, x.ndim, op) for d in dims}))
+    if len(out) != len(dims):
+        raise ValueError(f"{op}: dim {dim} names an axis twice")
+    return tuple(d for d in out if d < x.ndim)
+
+
+def _finish(x: Tensor, out: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    if keepdim or not dims:
+        return out
+    return out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+
+
+def _reduce(op: str, x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    if not dims:
+        return x
+    return _finish(x, _make(op, (x,), arg=dims), dims, keepdim)
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> Tensor:
+    dims = _dims(x, dim, "sum", axis)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.to(dtypes.int64)  # as PyTorch: integer sums accumulate in int64
+    return _reduce("sum", x, dims, keepdim)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean: needs a floating point tensor, got {x.dtype.name}{list(x.shape)}; "
+                        f"use .float().mean() or mean(dtype=tinytorch.float32)")
+    dims = _dims(x, dim, "mean", axis)
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    return sum(x, dims, keepdim) * (1.0 / count if count else float("nan"))
+
+
+def _max_values(x: Tensor, dims, keepdim) -> Tensor:
+    if x.dtype.kind == "b":
+        return _reduce("max", x.to(dtypes.int64), dims, keepdim).to(dtypes.bool)
+    return _reduce("max", x, dims, keepdim)
+
+
+def _check_nonempty(x, op):
+    if x.numel() == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, axis=None):
+    """max over everything -> a tensor; max(dim) -> (values, indices) as in PyTorch; max(other) -> maximum."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
+    _check_nonempty(x, "max")
+    if axis is not None:
+        dim = axis
+    if dim is None or isinstance(dim, (tuple, list)):
+        return _max_values(x, _dims(x, dim, "max"), keepdim)
+    dims = _dims(x, dim, "max")
+    return MaxResult(_max_values(x, dims, keepdim), argmax(x, dim, keepdim))
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, axis=None):
+    if isinstance(dim, Tensor):
+        return x.minimum(dim)
+    _check_nonempty(x, "min")
+    if axis is not None:
+        dim = axis
+    flip = (lambda t: t.logical_not()) if x.dtype.kind == "b" else (lambda t: -t)
+    if dim is None or isinstance(dim, (tuple, list)):
+        return flip(_max_values(flip(x), _dims(x, dim, "min"), keepdim))
+    dims = _dims(x, dim, "min")
+    return MaxResult(flip(_max_values(flip(x), dims, keepdim)), argmin(x, dim, keepdim))
+
+
+amax = lambda x, dim=None, keepdim=False: _max_values(x, _dims(x, dim, "amax"), keepdim)  # noqa: E731
+amin = lambda x, dim=None, keepdim=False: min(x, tuple(_dims(x, dim, "amin")), keepdim)  # noqa: E731
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the first maximum along dim (over the flattened tensor when dim is None)."""
+    _check_nonempty(x, "argmax")
+    if dim is None:
+        out = argmax(x.reshape(-1), 0)
+        return out.reshape((1,) * x.ndim) if keepdim else out
+    d = _axis(dim, x.ndim, "argmax")
+    if x.ndim == 0:
+        return Tensor._wrap(C.const(0, (), dtypes.int64))
+    if x.dtype.kind == "b":
+        x = x.to(dtypes.int64)
+    with _no_grad():
+        top = _reduce("max", x, (d,), True)
+        n = x.shape[d]
+        pos = Tensor._wrap(C.build("arange", arg=(0, 1, n, dtypes.int64))).reshape(
+            tuple(n if i == d else 1 for i in range(x.ndim)))
+        cand = where(x == top, pos, n)
+        first = -_reduce("max", -cand, (d,), True)
+    return _finish(x, first, (d,), keepdim)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return argmax(x.logical_not() if x.dtype.kind == "b" else -x, dim, keepdim)
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
+    """Variance, unbiased (correction=1) by default as in PyTorch."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if isinstance(dim, bool):  # var(x, False) means unbiased=False in PyTorch's old signature
+        dim, correction = None, int(dim)
+    dims = _dims(x, dim, "var", axis)
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    centered = x - mean(x, dims, keepdim=True)
+    denom = count - correction
+    return sum(centered * centered, dims, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
+    return var(x, dim, unbiased, keepdim, correction, axis).sqrt()
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    dims = _dims(x, dim, "logsumexp")
+    top = _max_values(x, dims, True).detach()
+    top = where(top.abs() == float("inf"), 0.0, top)
+    out = (x - top).exp().sum(dims, keepdim=True).log() + top
+    return _finish(x, out, dims, keepdim)
+
+
+def softmax(x: Tensor, dim=-1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    dims = _dims(x, dim, "softmax")
+    e = (x - _max_values(x, dims, True).detach()).exp()
+    return e / e.sum(dims, keepdim=True)
+
+
+def log_softmax(x: Tensor, dim=-1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    return x - logsumexp(x, dim, keepdim=True)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Product via exp(sum(log|x|)) with the sign and zeros tracked apart (no multiply-reduce primitive)."""
+    dims = _dims(x, dim, "prod")
+    xf = x if x.dtype.kind == "f" else x.to(dtypes.float64)
+    mag = where(xf == 0, 1.0, xf.abs()).log().sum(dims, keepdim).exp()
+    negs = sum((xf < 0).to(dtypes.int64), dims, keepdim)
+    zero = sum((xf == 0).to(dtypes.int64), dims, keepdim) > 0
+    out = where(zero, 0.0, where(negs % 2 == 1, -mag, mag))
+    return out if x.dtype.kind == "f" else out.round().to(dtypes.int64)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return min(x.bool(), tuple(_dims(x, dim, "all")), keepdim) if x.numel() else as_tensor(True)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _max_values(x.bool(), _dims(x, dim, "any"), keepdim) if x.numel() else as_tensor(False)
+
+
+def _no_grad():
+    from .autograd import no_grad
+    return no_grad()
+
+
+for _f in (sum, mean, max, min, argmax, argmin, var, std, logsumexp, softmax, log_softmax, prod, all, any):
+    setattr(Tensor, _f.__name__, _f)
+Tensor.amax = amax
+Tensor.amin = amin
