@@ -141,8 +141,9 @@ def listing(targets, stop=lambda n: False, names=None) -> str:
     lines = []
     for n in order:
         ids[id(n)] = len(ids)
-        srcs = " ".join(f"%{ids[id(s)]}" for s in n.srcs)
-        tail = " (realized)" if n.op != "buffer" and stop(n) else ""
+        stopped = stop(n)  # kept as an input, sources not walked
+        srcs = "" if stopped else " ".join(f"%{ids[id(s)]}" for s in n.srcs)
+        tail = " (realized)" if n.op != "buffer" and stopped else ""
         lines.append(f"%{ids[id(n)]} : {type_str(n)} = {n.op}{(' ' + srcs) if srcs else ''}{_arg_str(n)}{tail}")
     outs = " ".join(f"%{ids[id(t)]}" for t in targets)
     lines.append(f"return {outs}")

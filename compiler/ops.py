@@ -126,6 +126,27 @@ def _rand_np(n, seed):
 
 _declare("buffer", "leaf", _leaf_rule, lambda n: n.arg.array, unique=True)
 _declare("const", "leaf", _const_rule, lambda n: np.broadcast_to(np.array(n.arg[0], n.dtype), n.shape))
+class ConstArray:
+    """A folded constant (the constant-folding pass's result): hashable by value, so it is part of the
+    structural key; shown by its shape and a digest."""
+    __slots__ = ("array", "_key")
+
+    def __init__(self, array):
+        self.array = np.ascontiguousarray(array)
+        self.array.setflags(write=False)
+        self._key = (self.array.dtype.str, self.array.shape, self.array.tobytes())
+
+    def __eq__(self, other):
+        return isinstance(other, ConstArray) and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __repr__(self):
+        return f"array<{hash(self._key) & 0xffff:04x}>"
+
+
+_declare("constarr", "leaf", lambda srcs, arg: (arg.array.shape, arg.array.dtype), lambda n: n.arg.array)
 _declare("arange", "leaf", _arange_rule,
          lambda n: (n.arg[0] + n.arg[1] * np.arange(n.shape[0], dtype=np.float64)).astype(n.dtype)
          if is_float(n.dtype) else np.arange(n.arg[0], n.arg[0] + n.arg[1] * n.shape[0], n.arg[1], dtype=n.dtype))
@@ -202,10 +223,21 @@ def _max_vjp(n, g):
 
 
 def _pow_vjp(n, g):
+    """As torch: d/da is 0 where b == 0 (even at a == 0), d/db is 0 where a == 0 and b >= 0."""
     a, b = n.srcs
-    ga = mul(g, mul(b, build("pow", a, build("sub", b, like(b, 1.0)))))
-    safe_log = build("where", build("cmpeq", a, like(a, 0.0)), like(a, 0.0), build("log", a))
-    return ga, mul(g, mul(n, safe_log))
+    zero = like(g, 0.0)
+    da = mul(b, build("pow", a, build("sub", b, like(b, 1.0))))
+    ga = mul(g, build("where", build("cmpeq", b, zero), zero, da))
+    b_nonneg = build("cmpeq", build("cmplt", b, zero), const(False, b.shape, BOOL))
+    flat = build("mul", build("cmpeq", a, zero), b_nonneg)
+    return ga, mul(g, build("where", flat, zero, mul(n, build("log", a))))
+
+
+def _mod_vjp(n, g):
+    a, b = n.srcs
+    if not is_float(n.dtype):
+        return None, None
+    return g, neg(mul(g, build("floor", div(a, b))))
 
 
 _binary("add", np.add, lambda n, g: (g, g))
@@ -215,7 +247,7 @@ _binary("div", np.divide, lambda n, g: (div(g, n.srcs[1]), neg(mul(g, div(n, n.s
 _binary("maximum", np.maximum, _max_vjp)
 _binary("pow", np.power, _pow_vjp, "fi")
 _binary("floordiv", np.floor_divide, None, "iu")
-_binary("mod", np.remainder, lambda n, g: (g, None), "fiu")
+_binary("mod", np.remainder, _mod_vjp, "fiu")
 _binary("cmplt", np.less, None, "fiub", out=BOOL)
 _binary("cmpeq", np.equal, None, "fiub", out=BOOL)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..runtime import Buffer
 
-from . import ir
+from . import debug, ir
 from .ops import OPS
 from .program import Program, compile_graph, Options
 
@@ -63,6 +63,7 @@ def plan(targets, options: Options | None = None) -> Program:
         STATS["compiles"] += 1
         STATS["compile_s"] += prog.compile_s
         _CACHE[full_key] = prog
+        debug.compiled(prog)
     else:
         STATS["cache_hits"] += 1
     return prog, inputs
@@ -73,10 +74,12 @@ def realize(targets) -> None:
     if not targets:
         return
     STATS["realizes"] += 1
+    hits = STATS["cache_hits"]
     prog, inputs = plan(targets)
     t0 = time.perf_counter()
-    outs = prog.run([value(n) for n in inputs])
+    outs = prog.run([value(n) for n in inputs], timed=debug.level() >= 2)
     STATS["run_s"] += time.perf_counter() - t0
+    debug.ran(prog, cached=STATS["cache_hits"] > hits)
     for n, a in zip(targets, outs):
         ir.REALIZED[n] = Buffer(a if isinstance(a, np.ndarray) else np.asarray(a))
 

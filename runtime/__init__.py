@@ -5,5 +5,6 @@ arrays, buffers and lists of steps.
 """
 from .buffer import Buffer
 from .executor import run_steps, KernelError
+from .arena import Arena
 
-__all__ = ["Buffer", "run_steps", "KernelError"]
+__all__ = ["Buffer", "run_steps", "KernelError", "Arena"]

@@ -22,7 +22,13 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, 
                        full_like, arange, linspace, eye, rand, randn, randint, randperm, rand_like,
                        randn_like, manual_seed, normal, uniform)
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
-from .lazy import realize, eager, is_eager, stats, reset_stats, explain  # noqa
+from .lazy import realize, eager, is_eager, stats, reset_stats  # noqa
+from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
+from . import viz  # noqa
+from . import data  # noqa: F401,E402
 
 concat = concatenate = cat
 __version__ = "0.1.0"
+from . import nn, optim  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401
+from .creation import get_rng_state, set_rng_state  # noqa: E402,F401

@@ -5,10 +5,15 @@ each node's op for its vector-Jacobian product. The VJPs are built from
 primitives, so every gradient is a lazy node in the same graph: realizing the
 optimizer step afterwards compiles forward, backward and update as one
 Program.
+
+`gradcheck` checks any function's gradients against central finite
+differences; tests/test_gradcheck.py runs it over every differentiable op.
 """
 from __future__ import annotations
 
 import contextlib
+
+import numpy as np
 
 from . import compiler as C
 from .tensor import GRAD_LEAVES, Tensor, _GradMode
@@ -63,11 +68,29 @@ def grad_nodes(roots, root_grads, wanted, stop=frozenset()):
         vjp = C.OPS[n.op].vjp
         if vjp is None:
             continue
-        for s, gs in zip(n.srcs, vjp(n, g)):
+        for s, gs in zip(n.srcs, _call_vjp(vjp, n, g, [id(s) in leads for s in n.srcs])):
             if gs is None or id(s) not in leads:
                 continue
             grads[id(s)] = C.ops.add(grads[id(s)], gs) if id(s) in grads else gs
     return {k: grads[k] for k in wanted if k in grads}
+
+
+def _call_vjp(vjp, n, g, need):
+    """A VJP builds every source's gradient; in eager mode compute only those that are needed (x @ W with
+    x plain data must not pay for x's gradient, as in PyTorch). Lazily, unneeded nodes are simply never used."""
+    hook = C.ops.Hooks.eager
+    if hook is None or all(need):
+        return vjp(n, g)
+    C.ops.Hooks.eager = None
+    try:
+        out = vjp(n, g)
+    finally:
+        C.ops.Hooks.eager = hook
+    for gs, wanted in zip(out, need):
+        if wanted and gs is not None:
+            for m in C.ir.toposort([gs], stop=C.is_computed):
+                hook(m)
+    return out
 
 
 def _seed(output: Tensor, gradient) -> "C.Node":
@@ -80,6 +103,17 @@ def _seed(output: Tensor, gradient) -> "C.Node":
     if g.shape != output.shape:
         raise ValueError(f"backward: gradient shape {g.shape} does not match output shape {output.shape}")
     return g.to(output.dtype)._node
+
+
+def _as_grad(g) -> Tensor:
+    """A gradient tensor that does not keep the graph behind it alive once it is computed (eager mode)."""
+    return Tensor._wrap(C.leaf(C.REALIZED[g]) if g.op != "buffer" and C.is_computed(g) else g)
+
+
+def _with_graph(g) -> Tensor:
+    t = Tensor._wrap(g)
+    t._requires_grad = True
+    return t
 
 
 def backward(output: Tensor, gradient=None) -> None:
@@ -96,14 +130,20 @@ def backward(output: Tensor, gradient=None) -> None:
         if t is not None:
             leaves[id(n)] = t
     got = grad_nodes([output._node], [seed], leaves.keys(), stop=frozenset(leaves))
-    for k, g in got.items():
-        t = leaves[k]
-        gt = Tensor._wrap(g)
+    for k, t in leaves.items():  # graph order, not the set order of ids: keeps the next Program's key stable
+        g = got.get(k)
+        if g is None:
+            continue
+        gt = _as_grad(g)
         t.grad = gt if t.grad is None else t.grad + gt
 
 
-def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False):
-    """Gradients of `outputs` with respect to `inputs`, returned as tensors; `.grad` is left alone."""
+def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False, create_graph: bool = False):
+    """Gradients of `outputs` with respect to `inputs`, returned as tensors; `.grad` is left alone.
+
+    With create_graph=True the gradients require grad themselves (they are graph nodes like any other), so
+    they can be differentiated again.
+    """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -111,6 +151,13 @@ def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False):
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
+    for k, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"grad: output {k} of shape {o.shape} does not require grad (no input it depends "
+                               f"on requires grad, or it was built under no_grad/detach)")
+    for k, i in enumerate(inputs):
+        if not i.requires_grad:
+            raise RuntimeError(f"grad: input {k} of shape {i.shape} does not require grad")
     seeds = [_seed(o, g) for o, g in zip(outputs, grad_outputs)]
     got = grad_nodes([o._node for o in outputs], seeds, [id(i._node) for i in inputs])
     result = []
@@ -122,5 +169,84 @@ def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False):
                                    "pass allow_unused=True to get None for it")
             result.append(None)
         else:
-            result.append(Tensor._wrap(g, requires_grad=False))
+            result.append(_with_graph(g) if create_graph else _as_grad(g))
     return result
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def numerical_grads(fn, inputs, cotangents, eps: float = 1e-6):
+    """Central finite differences of sum(fn(*inputs)[k] * cotangents[k]) for each input that requires grad.
+
+    Each element is perturbed by +-eps in turn and `fn` rebuilt on plain (no-grad) copies of the inputs;
+    the sum is taken in float64. Returns one ndarray (the input's shape) or None per input.
+    """
+    def value(args):
+        outs = _as_list(fn(*args))
+        return sum(float(np.sum(np.asarray(o.numpy(), np.float64) * c)) for o, c in zip(outs, cotangents))
+
+    plain = [Tensor(x.numpy(), dtype=x.dtype) if isinstance(x, Tensor) else x for x in inputs]
+    result = []
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            result.append(None)
+            continue
+        base = x.numpy().astype(np.float64)
+        num = np.zeros(base.shape, np.float64)
+        for k in range(base.size):
+            hi, lo = base.copy(), base.copy()
+            hi.flat[k] += eps
+            lo.flat[k] -= eps
+            args = list(plain)
+            args[i] = Tensor(hi.astype(x.dtype), dtype=x.dtype)
+            f_hi = value(args)
+            args[i] = Tensor(lo.astype(x.dtype), dtype=x.dtype)
+            num.flat[k] = (f_hi - value(args)) / (2 * eps)
+        result.append(num)
+    return result
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+              raise_exception: bool = True) -> bool:
+    """Check the gradients of `fn` at `inputs` against central finite differences (as torch.autograd.gradcheck).
+
+    The inputs that require grad are checked; use float64 for them, or differences drown in rounding. The
+    outputs are contracted with fixed random cotangents, so one backward pass checks a whole vector-Jacobian
+    product. Returns True, or raises (returns False with raise_exception=False) naming the input, the element
+    and both values at the worst mismatch.
+    """
+    inputs = list(inputs)
+    outs = _as_list(fn(*inputs))
+    rng = np.random.default_rng(seed)
+    cots = [rng.standard_normal(o.shape) for o in outs]
+    loss = None
+    for o, c in zip(outs, cots):
+        term = (o.to("float64") * Tensor(c, dtype="float64")).sum()
+        loss = term if loss is None else loss + term
+    checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    got = iter(grad(loss, checked, allow_unused=True))
+    for i, (x, num) in enumerate(zip(inputs, numerical_grads(fn, inputs, cots, eps))):
+        if num is None:
+            continue
+        g = next(got)
+        ana = np.zeros(x.shape) if g is None else g.numpy().astype(np.float64)
+        if g is not None and (g.dtype != x.dtype or g.shape != x.shape):
+            msg = (f"gradcheck: input {i}: gradient is {g.dtype.name}{list(g.shape)}, "
+                   f"input {x.dtype.name}{list(x.shape)}")
+        else:
+            diff = np.abs(ana - num)
+            bad = ~(diff <= atol + rtol * np.abs(num)) & ~(np.isnan(ana) & np.isnan(num))  # a NaN fails
+            if not bad.any():
+                continue
+            worst = np.where(bad, np.nan_to_num(diff, nan=np.inf), -1.0)
+            k = np.unravel_index(int(np.argmax(worst)), ana.shape) if ana.ndim else ()
+            msg = (f"gradcheck: input {i} {list(x.shape)}: {int(bad.sum())} of {bad.size} elements differ; "
+                   f"at {tuple(int(j) for j in k)} analytic {ana[k]!r}, numerical {num[k]!r}")
+        if raise_exception:
+            raise AssertionError(msg)
+        return False
+    return True

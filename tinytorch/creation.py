@@ -143,9 +143,13 @@ def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return _finish(z.to(d)._node, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(low, high=None, size=None, dtype=None) -> Tensor:
+    """Integers uniform on [low, high); `randint(high, size)` as in PyTorch."""
+    if size is None and isinstance(high, (tuple, list)):
+        high, size = None, high
     if high is None:
         low, high = 0, low
+    size = () if size is None else _size((size,)) if isinstance(size, (tuple, list)) else _size((size,))
     u = Tensor._wrap(C.build("rand", next_seed()._node, arg=(tuple(size), dtypes.float64)))
     return ((u * (high - low)).floor() + low).to(dtype or dtypes.int64)
 

@@ -61,14 +61,17 @@ def _operands(op, xs, dtype=None):
     return out
 
 
-def _binary(op, a, b, dtype=None) -> Tensor:
+def _binary(op, a, b, dtype=None, name=None, swap=False) -> Tensor:
+    """Primitive `op` on (a, b), or on (b, a) if `swap`; errors say `name` (the user's op) and a, b in order."""
+    name = name or op
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError(f"{op}: needs at least one tensor")
+        raise TypeError(f"{name}: needs at least one tensor")
     for x in (a, b):
         if not isinstance(x, (Tensor, numbers.Number, np.bool_, np.number)):
             x_t = as_tensor(x)
-            return _binary(op, x_t if x is a else a, x_t if x is b else b, dtype)
-    return _make(op, tuple(_operands(op, (a, b), dtype)))
+            return _binary(op, x_t if x is a else a, x_t if x is b else b, dtype, name, swap)
+    x, y = _operands(name, (a, b), dtype)
+    return _make(op, (y, x) if swap else (x, y))
 
 
 def _float_result(*xs):
@@ -87,9 +90,10 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
-    d = dtypes.result_type(a, b)
-    if d.kind == "b":
-        raise TypeError("sub: subtracting bool tensors is not supported; use logical_xor or ~")
+    if any(isinstance(x, Tensor) and x.dtype.kind == "b" or isinstance(x, (bool, np.bool_)) for x in (a, b)):
+        shapes = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, Tensor) else repr(x) for x in (a, b))
+        raise TypeError(f"sub: subtracting with a bool tensor ({shapes}) is not supported, as in PyTorch; "
+                        f"use logical_xor or ~ for masks, or cast with .long() first")
     return _binary("sub", a, b if alpha == 1 else b * alpha)
 
 
@@ -108,21 +112,38 @@ def div(a, b, rounding_mode=None):
     return _binary("div", a, b, dtype=_float_result(a, b))
 
 
+def _no_int_zero(op, d, b):
+    if d.kind in "iub" and isinstance(b, numbers.Number) and b == 0:
+        raise ZeroDivisionError(f"{op}: integer division by the scalar 0 (as in PyTorch); divide a float tensor "
+                                f"to get inf")
+
+
 def floor_divide(a, b):
     d = dtypes.result_type(a, b)
     if d.kind == "f":
         return floor(div(a, b))
-    return _binary("floordiv", a, b, dtype=dtypes.int64 if d.kind == "b" else d)
+    if d.kind == "b":
+        raise TypeError("floor_divide: bool operands are not supported, as in PyTorch; cast with .long() first")
+    _no_int_zero("floor_divide", d, b)
+    return _binary("floordiv", a, b, dtype=d, name="floor_divide")
 
 
 def remainder(a, b):
-    return _binary("mod", a, b)
+    if dtypes.result_type(a, b).kind == "b":
+        raise TypeError("remainder: bool operands are not supported, as in PyTorch; cast with .long() first")
+    _no_int_zero("remainder", dtypes.result_type(a, b), b)
+    return _binary("mod", a, b, name="remainder")
 
 
 def pow(a, b):
     d = dtypes.result_type(a, b)
     if d.kind == "b":
-        d = dtypes.int64
+        if isinstance(a, Tensor) and isinstance(b, numbers.Number) and b == 1:
+            return a  # PyTorch's x ** 1 shortcut; any other bool power is refused
+        raise TypeError("pow: bool ** bool is not supported, as in PyTorch; cast with .long() first")
+    if d.kind in "iu" and isinstance(b, numbers.Number) and b < 0:
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (as in PyTorch): "
+                         f"{a.dtype.name}{list(a.shape)} ** {b}; use a float tensor (x.float() ** {b})")
     if isinstance(b, numbers.Number) and not isinstance(a, numbers.Number):
         if b == 2:
             return mul(a, a) if d == a.dtype else mul(a.to(d), a.to(d))
@@ -140,6 +161,9 @@ def maximum(a, b):
 
 
 def minimum(a, b):
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("minimum: needs at least one tensor")
+    broadcast_shapes(*[x.shape for x in (a, b) if isinstance(x, Tensor)], op="minimum")
     d = dtypes.result_type(a, b)
     if d.kind == "b":
         return logical_and(as_tensor(a, d), as_tensor(b, d))
@@ -148,18 +172,18 @@ def minimum(a, b):
 
 def neg(a):
     if a.dtype.kind == "b":
-        raise TypeError("neg: negation of a bool tensor is not supported; use ~ (logical_not)")
+        raise TypeError(f"neg: negation of a bool tensor ({list(a.shape)}) is not supported; use ~ (logical_not)")
     return _make("neg", (a,))
 
 
 # ------------------------------------------------------------------ comparisons and logic
 
-def lt(a, b): return _binary("cmplt", a, b)
-def gt(a, b): return _binary("cmplt", b, a)
-def eq(a, b): return _binary("cmpeq", a, b)
-def ne(a, b): return _bool_not(eq(a, b))
-def le(a, b): return _bool_not(gt(a, b))
-def ge(a, b): return _bool_not(lt(a, b))
+def lt(a, b): return _binary("cmplt", a, b, name="lt")
+def gt(a, b): return _binary("cmplt", a, b, name="gt", swap=True)
+def eq(a, b): return _binary("cmpeq", a, b, name="eq")
+def ne(a, b): return _bool_not(_binary("cmpeq", a, b, name="ne"))
+def le(a, b): return _bool_not(_binary("cmplt", a, b, name="le", swap=True))
+def ge(a, b): return _bool_not(_binary("cmplt", a, b, name="ge"))
 
 
 def logical_not(a):
@@ -181,7 +205,9 @@ def logical_xor(a, b):
 def _bitwise(op, a, b):
     d = dtypes.result_type(a, b)
     if d.kind != "b":
-        raise TypeError(f"{op}: only bool tensors are supported (masks), got {d.name}")
+        desc = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, Tensor) else repr(x) for x in (a, b))
+        raise TypeError(f"bitwise_{op}: only bool tensors are supported (masks), got {desc}; "
+                        f"compare first (x > 0) or use logical_{op}")
     return {"and": logical_and, "or": logical_or, "xor": logical_xor}[op](a, b)
 
 
@@ -261,7 +287,8 @@ def silu(a):
 
 def softplus(a, beta=1, threshold=20):
     scaled = a * beta
-    return where(scaled > threshold, a, log(exp(minimum(scaled, threshold)) + 1) * (1 / beta))
+    stable = maximum(scaled, 0) + log(exp(-abs(scaled)) + 1)  # exp never overflows, even in float16
+    return where(scaled > threshold, a, stable * (1 / beta))
 
 
 def elu(a, alpha=1.0):
@@ -271,11 +298,11 @@ def elu(a, alpha=1.0):
 def clamp(a, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    out = a
+    out = a  # where, not maximum: the gradient is 1 at the bounds as in torch, and NaN passes through
     if min is not None:
-        out = maximum(out, min)
+        out = where(lt(out, min), min, out)
     if max is not None:
-        out = minimum(out, max)
+        out = where(gt(out, max), max, out)
     return out
 
 
@@ -324,6 +351,7 @@ def _install():
               round, reciprocal, rsqrt, square, log2, log1p, expm1, exp2, tan, abs, sign, sigmoid, relu, gelu,
               silu, softplus, clamp, clip, lerp, leaky_relu, elu):
         setattr(T, f.__name__, f)
+    T.clip = clamp
     T.negative = neg
     T.greater = gt
     T.less = lt

@@ -63,6 +63,13 @@ def realize(*tensors: Tensor) -> None:
     order = C.ir.toposort(nodes, stop=C.is_computed)
     written = _assigned_buffers(order)
     if written:
+        # an assign reached only through another target (x.detach() of a pending update) must still be
+        # recorded as done, or the tensor holding it would run the update a second time
+        targets = {id(n) for n in nodes}
+        inner = {id(n) for n in order if n.op == "assign" and id(n) not in targets}
+        holders = [t for t in LAZY if id(t._node) in inner]
+        todo += holders
+        nodes += [t._node for t in holders]
         extra = _readers_of(written, set(nodes))
         todo += extra
         nodes += [t._node for t in extra]

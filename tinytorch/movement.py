@@ -212,7 +212,7 @@ def getitem(x: Tensor, idx) -> Tensor:
         k = [j for j, i in enumerate(idx) if i is Ellipsis and not isinstance(i, (Tensor, np.ndarray, list))][0]
         idx = idx[:k] + (slice(None),) * (x.ndim - used) + idx[k + 1:]
     idx = idx + (slice(None),) * (x.ndim - sum(1 for i in idx if i is not None))
-    out_shape, slices, tensors, axis = [], [], [], 0
+    out_shape, slices, tensors, dropped, axis = [], [], [], [], 0
     for i in idx:
         if i is None:
             out_shape.append(("new",))
@@ -221,7 +221,8 @@ def getitem(x: Tensor, idx) -> Tensor:
         if isinstance(i, slice):
             start, stop, step = i.indices(size)
             if step < 1:
-                raise ValueError("step must be greater than zero (as in PyTorch); use .flip() to reverse")
+                raise ValueError(f"indexing: step {step} of {i} must be greater than zero (as in PyTorch); "
+                                 f"use .flip() to reverse")
             stop = max(start, stop)
             slices.append((start, stop, step))
             out_shape.append(("keep", axis))
@@ -230,6 +231,7 @@ def getitem(x: Tensor, idx) -> Tensor:
             if not 0 <= j < size:
                 raise IndexError(f"index {i} is out of bounds for dim {axis} with size {size} of {x.shape}")
             slices.append((j, j + 1, 1))
+            dropped.append(axis)
         elif isinstance(i, (Tensor, list, np.ndarray)):
             slices.append((0, size, 1))
             tensors.append((axis, as_tensor(i) if not isinstance(i, Tensor) else i))
@@ -239,8 +241,11 @@ def getitem(x: Tensor, idx) -> Tensor:
         axis += 1
     if any(s != (0, d, 1) for s, d in zip(slices, x.shape)):
         x = _make("slice", (x,), arg=tuple(slices))
-    if tensors:
-        return _advanced(x, out_shape, tensors)
+    if tensors:  # as PyTorch (not NumPy): int indices select first, tensor indices apply to what is left
+        x = x.reshape(tuple(s for a, s in enumerate(x.shape) if a not in dropped))
+        left = lambda a: a - sum(1 for d in dropped if d < a)  # noqa: E731
+        out_shape = [o if o[0] == "new" else (o[0], left(o[1])) for o in out_shape]
+        return _advanced(x, out_shape, [(left(a), t) for a, t in tensors])
     return x.reshape(tuple(1 if o[0] == "new" else x.shape[o[1]] for o in out_shape))
 
 
@@ -293,6 +298,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
         raise ValueError("cat: expects a non-empty list of tensors")
     tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = tensors[0]
+    if any(t.ndim == 0 for t in tensors):
+        raise ValueError(f"cat: 0-dim tensors cannot be concatenated (shapes {[t.shape for t in tensors]}); "
+                         f"use stack, or unsqueeze them first")
     d = _axis(dim, ref.ndim, "cat")
     dtype = tensors[0].dtype
     for t in tensors[1:]:
@@ -389,7 +397,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if b.ndim == 2 and a.ndim > 2:  # (..., k) @ (k, n): one big 2-d product, no batch copies of b
         out = _make("matmul", (a.reshape(-1, a.shape[-1]), b), arg=None).reshape(a.shape[:-1] + (b.shape[-1],))
     else:
-        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul")
+        try:
+            batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul")
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied: the batch dims "
+                             f"{a.shape[:-2]} and {b.shape[:-2]} cannot broadcast (sizes must match or be 1)") \
+                from None
         a = broadcast_to(a, batch + a.shape[-2:])
         b = broadcast_to(b, batch + b.shape[-2:])
         out = _make("matmul", (a, b))

@@ -18,7 +18,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 def _dims(x: Tensor, dim, op: str, axis=None) -> tuple:
     if axis is not None:
         dim = axis
-    if dim is None:
+    if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces all, as in PyTorch
         return tuple(range(x.ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     out = tuple(sorted({_axis(d, x.ndim, op) for d in dims}))
@@ -67,44 +67,51 @@ def _max_values(x: Tensor, dims, keepdim) -> Tensor:
     return _reduce("max", x, dims, keepdim)
 
 
-def _check_nonempty(x, op):
-    if x.numel() == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+def _check_nonempty(x, op, dims):
+    """max/min/argmax have no identity: reducing over a size-0 dim is an error (other empty outputs are fine)."""
+    if x.numel() == 0 and 0 in [x.shape[d] for d in dims]:
+        raise ValueError(f"{op}: cannot reduce over a size-0 dim of the empty tensor of shape {x.shape}; "
+                         f"give a dim whose size is not 0")
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, axis=None):
     """max over everything -> a tensor; max(dim) -> (values, indices) as in PyTorch; max(other) -> maximum."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
-    _check_nonempty(x, "max")
     if axis is not None:
         dim = axis
-    if dim is None or isinstance(dim, (tuple, list)):
-        return _max_values(x, _dims(x, dim, "max"), keepdim)
     dims = _dims(x, dim, "max")
+    _check_nonempty(x, "max", dims)
+    if dim is None or isinstance(dim, (tuple, list)):
+        return _max_values(x, dims, keepdim)
     return MaxResult(_max_values(x, dims, keepdim), argmax(x, dim, keepdim))
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False, axis=None):
     if isinstance(dim, Tensor):
         return x.minimum(dim)
-    _check_nonempty(x, "min")
     if axis is not None:
         dim = axis
+    dims = _dims(x, dim, "min")
+    _check_nonempty(x, "min", dims)
     flip = (lambda t: t.logical_not()) if x.dtype.kind == "b" else (lambda t: -t)
     if dim is None or isinstance(dim, (tuple, list)):
-        return flip(_max_values(flip(x), _dims(x, dim, "min"), keepdim))
-    dims = _dims(x, dim, "min")
+        return flip(_max_values(flip(x), dims, keepdim))
     return MaxResult(flip(_max_values(flip(x), dims, keepdim)), argmin(x, dim, keepdim))
 
 
-amax = lambda x, dim=None, keepdim=False: _max_values(x, _dims(x, dim, "amax"), keepdim)  # noqa: E731
-amin = lambda x, dim=None, keepdim=False: min(x, tuple(_dims(x, dim, "amin")), keepdim)  # noqa: E731
+def amax(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+    return max(x, tuple(_dims(x, dim, "amax", axis)), keepdim)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+    return min(x, tuple(_dims(x, dim, "amin", axis)), keepdim)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
     """Index of the first maximum along dim (over the flattened tensor when dim is None)."""
-    _check_nonempty(x, "argmax")
+    dim = dim if axis is None else axis
+    _check_nonempty(x, "argmax", _dims(x, dim, "argmax"))
     if dim is None:
         out = argmax(x.reshape(-1), 0)
         return out.reshape((1,) * x.ndim) if keepdim else out
@@ -123,8 +130,8 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _finish(x, first, (d,), keepdim)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return argmax(x.logical_not() if x.dtype.kind == "b" else -x, dim, keepdim)
+def argmin(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+    return argmax(x.logical_not() if x.dtype.kind == "b" else -x, dim, keepdim, axis)
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
@@ -134,6 +141,9 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
     if isinstance(dim, bool):  # var(x, False) means unbiased=False in PyTorch's old signature
         dim, correction = None, int(dim)
     dims = _dims(x, dim, "var", axis)
+    if x.dtype.kind != "f":
+        raise TypeError(f"var/std: need a floating point tensor, got {x.dtype.name}{list(x.shape)}; "
+                        f"use .float() first")
     count = 1
     for d in dims:
         count *= x.shape[d]
@@ -143,29 +153,30 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
-    return var(x, dim, unbiased, keepdim, correction, axis).sqrt()
+    v = var(x, dim, unbiased, keepdim, correction, axis)
+    return where(v == 0, 0.0, v).sqrt()  # as torch: gradient 0, not inf * 0, where the spread is 0
 
 
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
-    dims = _dims(x, dim, "logsumexp")
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+    dims = _dims(x, dim, "logsumexp", axis)
     top = _max_values(x, dims, True).detach()
     top = where(top.abs() == float("inf"), 0.0, top)
     out = (x - top).exp().sum(dims, keepdim=True).log() + top
     return _finish(x, out, dims, keepdim)
 
 
-def softmax(x: Tensor, dim=-1, dtype=None) -> Tensor:
+def softmax(x: Tensor, dim=-1, dtype=None, axis=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
-    dims = _dims(x, dim, "softmax")
+    dims = _dims(x, dim, "softmax", axis)
     e = (x - _max_values(x, dims, True).detach()).exp()
     return e / e.sum(dims, keepdim=True)
 
 
-def log_softmax(x: Tensor, dim=-1, dtype=None) -> Tensor:
+def log_softmax(x: Tensor, dim=-1, dtype=None, axis=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
-    return x - logsumexp(x, dim, keepdim=True)
+    return x - logsumexp(x, dim if axis is None else axis, keepdim=True)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -192,7 +203,6 @@ def _no_grad():
     return no_grad()
 
 
-for _f in (sum, mean, max, min, argmax, argmin, var, std, logsumexp, softmax, log_softmax, prod, all, any):
+for _f in (sum, mean, max, min, amax, amin, argmax, argmin, var, std, logsumexp, softmax, log_softmax, prod, all,
+           any):
     setattr(Tensor, _f.__name__, _f)
-Tensor.amax = amax
-Tensor.amin = amin

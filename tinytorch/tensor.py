@@ -61,8 +61,8 @@ class Tensor:
         else:
             arr = np.asarray(data)
         if dtype is None:
-            dtype = dtypes.DEFAULT_FLOAT if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) \
-                else _infer(arr)
+            python_float = arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic))
+            dtype = dtypes.DEFAULT_FLOAT if python_float else _infer(arr)
         arr = np.array(arr, dtype=dtypes.as_dtype(dtype), copy=True)
         self._init(C.leaf(Buffer(arr)), requires_grad)
 
@@ -275,12 +275,16 @@ def _buffer_of(node) -> Buffer:
     return node.arg if node.op == "buffer" else C.REALIZED[node]
 
 
+class DimError(IndexError, ValueError):
+    """A dim out of range: an IndexError as in PyTorch, and a ValueError like every other shape error here."""
+
+
 def _axis(dim, ndim, op) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims "
-                         f"(expected a dim in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+        raise DimError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims "
+                       f"(expected a dim in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
     return dim % max(ndim, 1)
 
 

@@ -1,0 +1,95 @@
+"""Turn fusion groups into Kernel objects over Program slots (backend-independent).
+
+Slots: the Program's inputs take 0..n-1, then each kernel's output one slot in
+schedule order. An operand of a fused op is resolved through its movement ops
+to a base: an op of the same kernel, an embedded constant, or a slot.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import ir
+from .kernel import KInput, KOp, Kernel, Ref, chain_view
+from .ops import OPS
+from .passes.fusion import base_of
+from .passes.graph import VALUE_LEAVES
+
+
+def info_of(op: str, shape, dtype, arg=None) -> ir.Info:
+    return tuple.__new__(ir.Info, (op, tuple(shape), np.dtype(dtype), arg))
+
+
+def kernelize(groups, g, order, slot_of: dict, outputs: set) -> list:
+    """`order`: schedule (indices into groups); `slot_of`: id(input node) -> slot, extended here with kernel
+    outputs; `outputs`: ids of nodes the user receives. Returns the kernels in schedule order."""
+    n_in = len(slot_of)
+    for step, gi in enumerate(order):
+        gr = groups[gi]
+        if gr.kind != "copy":
+            slot_of[id(gr.root)] = n_in + step
+    kernels = []
+    for step, gi in enumerate(order):
+        kernels.append(_kernel(groups[gi], g, step, n_in + step, slot_of, outputs))
+    return kernels
+
+
+def _kernel(gr, g, step, out_slot, slot_of, outputs) -> Kernel:
+    inputs, consts, in_index, local = [], [], {}, {}
+
+    def ref(s) -> Ref:
+        b, chain = base_of(s, g)
+        infos = tuple(ir.Info(c) for c in chain)
+        if id(b) in local:
+            return Ref("t", local[id(b)], infos)
+        if b.op in VALUE_LEAVES and not g.is_input(b):
+            consts.append(OPS[b.op].numpy(b))
+            return Ref("c", len(consts) - 1, infos)
+        slot = slot_of[id(b)]
+        if slot not in in_index:
+            in_index[slot] = len(inputs)
+            inputs.append(KInput(slot, ir.Info(b), infos, chain_view(b.shape, infos)))
+        return Ref("in", in_index[slot], infos)
+
+    ops = []
+    if gr.kind == "copy":
+        ops.append(KOp(info_of("copy", gr.root.shape, gr.root.dtype), (ref(gr.root),)))
+        out_kind = "output"
+    else:
+        for n in gr.nodes:
+            ops.append(KOp(ir.Info(n), tuple(ref(s) for s in n.srcs)))
+            local[id(n)] = len(ops) - 1
+        out_kind = "target" if gr.root.op == "assign" else "output" if id(gr.root) in outputs else "arena"
+    k = Kernel(step, ops, inputs, consts, out_slot, out_kind)
+    k.flops = sum(_flops(o, gr) for o in ops)
+    k.bytes_read = sum(min(math.prod(i.base.shape), math.prod(i.view.shape) if i.view else 1 << 62)
+                       * i.base.dtype.itemsize for i in inputs)
+    k.bytes_written = k.nbytes
+    return k
+
+
+def _flops(o: KOp, gr) -> int:
+    info = o.info
+    size = math.prod(info.shape)
+    if info.op in ("copy", "assign") or OPS.get(info.op) is None:
+        return 0
+    kind = OPS[info.op].kind
+    if kind == "matmul":
+        k = _matmul_k(o, gr)
+        return 2 * size * k
+    if kind == "reduce":
+        return size * _reduce_fan(info, o, gr)
+    if kind in ("unary", "binary", "ternary", "cast"):
+        return size
+    return 0
+
+
+def _matmul_k(o, gr) -> int:
+    node = gr.core if gr.core is not None and gr.core.op == "matmul" else None
+    return node.srcs[0].shape[-1] if node is not None else 1
+
+
+def _reduce_fan(info, o, gr) -> int:
+    node = gr.core if gr.core is not None and gr.core.op in ("sum", "max") else None
+    return node.srcs[0].size // max(math.prod(info.shape), 1) if node is not None else 1

@@ -1,0 +1,48 @@
+"""Run a compiled kernel over its outermost loop range, split across threads when that pays.
+
+Each kernel function takes (start, stop) for its outermost loop. ctypes releases the GIL for the whole
+foreign call, so plain Python threads run the chunks truly in parallel. Workers block on the pool's
+queue between kernels (no spin-waiting); the calling thread runs the first chunk itself. Small kernels
+run on the calling thread alone: handing work to another thread costs tens of microseconds.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+THREADS_ENV = "TINYTORCH_NUM_THREADS"
+MIN_PARALLEL_WORK = 1 << 16  # iteration points; ~50 us of work at the slowest loops we emit
+_POOL: dict = {}
+_LOCK = threading.Lock()
+
+
+def num_threads() -> int:
+    value = os.environ.get(THREADS_ENV)
+    return max(1, int(value)) if value else (os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _LOCK:
+        pool = _POOL.get(workers)
+        if pool is None:
+            pool = _POOL[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinytorch-kernel")
+        return pool
+
+
+def chunks(extent: int, work: int, threads: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) ranges of the outer loop, one per thread that gets work."""
+    n = min(threads, extent) if work >= MIN_PARALLEL_WORK else 1
+    n = max(n, 1)
+    return [(extent * i // n, extent * (i + 1) // n) for i in range(n)]
+
+
+def run(cfunc, head: list, extent: int, work: int, tail: list) -> list[int]:
+    """cfunc(*head, start, stop, *tail) over the chunks of [0, extent); returns each call's return code."""
+    parts = chunks(extent, work, num_threads())
+    if len(parts) == 1:
+        return [cfunc(*head, 0, extent, *tail)]
+    pool = _pool(len(parts) - 1)
+    futures = [pool.submit(cfunc, *head, lo, hi, *tail) for lo, hi in parts[1:]]
+    codes = [cfunc(*head, *parts[0], *tail)]
+    return codes + [f.result() for f in futures]

@@ -1,0 +1,277 @@
+"""Scalar LLVM lowering of every elementwise op, installed into the op table's `llvm` slots.
+
+Each lowering is `fn(b, args, in_dtype, out_dtype) -> ir.Value`: `b` an llvmlite IRBuilder, `args` the
+operands already in their register types, `in_dtype` the operands' NumPy dtype (for `where`, that of the
+two values), `out_dtype` the result's. Register types: float16 and float32 compute as `float` (float16
+is rounded only where it is stored or cast), float64 as `double`, int32/int64 as themselves, bool as i1;
+in memory float16 is `half` and bool is i8. Semantics follow NumPy's where they are defined (integer
+division by zero gives 0, floordiv/mod round toward -inf, maximum propagates NaN); out-of-range
+float-to-int casts and integer powers with negative exponents (NumPy raises) are undefined here.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+
+from .. import ops
+from . import mathfns as M
+
+I1, I8 = ir.IntType(1), ir.IntType(8)
+REGISTER = {"float16": M.F32, "float32": M.F32, "float64": M.F64, "int32": M.I32, "int64": M.I64, "bool": I1}
+MEMORY = dict(REGISTER, float16=ir.HalfType(), bool=I8)
+
+
+def reg_type(dtype):
+    return REGISTER[np.dtype(dtype).name]
+
+
+def mem_type(dtype):
+    return MEMORY[np.dtype(dtype).name]
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_bool(dtype) -> bool:
+    return np.dtype(dtype).kind == "b"
+
+
+def constant(value, dtype) -> ir.Constant:
+    dtype = np.dtype(dtype)
+    v = np.array(value).astype(dtype).item()  # wraps ints, rounds float16 like NumPy
+    return ir.Constant(reg_type(dtype), int(v) if not is_float(dtype) else float(v))
+
+
+def load_convert(b, v, dtype):
+    """A value just loaded from memory, into its register type."""
+    if is_bool(dtype):
+        return b.icmp_unsigned("!=", v, ir.Constant(I8, 0))
+    return b.fpext(v, M.F32) if np.dtype(dtype).name == "float16" else v
+
+
+def store_convert(b, v, dtype):
+    if is_bool(dtype):
+        return b.zext(v, I8)
+    return b.fptrunc(v, ir.HalfType()) if np.dtype(dtype).name == "float16" else v
+
+
+def round_f16(b, v):
+    """Round a float or double to half precision and widen it back to the float register."""
+    if v.type == M.F64:
+        v = _to_float_round_odd(b, v)
+    return b.fpext(b.fptrunc(v, ir.HalfType()), M.F32)
+
+
+def _to_float_round_odd(b, d):
+    """double -> float rounded to odd, so a following float -> half rounding is correctly rounded.
+
+    x86 has no double -> half instruction and LLVM would call __truncdfhf2, which MCJIT cannot resolve;
+    a plain double -> float -> half would round twice."""
+    f = b.fptrunc(d, M.F32)
+    back = b.fpext(f, M.F64)
+    bits = b.bitcast(f, M.I32)
+    away = b.fcmp_ordered(">", M.call(b, "fabs", back), M.call(b, "fabs", d))
+    toward_zero = b.select(away, b.sub(bits, ir.Constant(M.I32, 1)), bits)
+    odd = b.bitcast(b.or_(toward_zero, ir.Constant(M.I32, 1)), M.F32)
+    exact = b.fcmp_unordered("ueq", back, d)  # exact, or NaN
+    return b.select(exact, f, odd)
+
+
+# ---------------------------------------------------------------- unary
+
+def _neg(b, a, t, o):
+    return b.fneg(a[0]) if is_float(t) else b.neg(a[0])
+
+
+def _math(fn):
+    return lambda b, a, t, o: fn(b, a[0])
+
+
+def _sqrt(b, a, t, o):
+    return M.call(b, "sqrt", a[0])
+
+
+def _recip(b, a, t, o):
+    return b.fdiv(M.c(a[0].type, 1.0), a[0])
+
+
+def _abs(b, a, t, o):
+    if is_float(t):
+        return M.call(b, "fabs", a[0])
+    return b.select(b.icmp_signed("<", a[0], ir.Constant(a[0].type, 0)), b.neg(a[0]), a[0])
+
+
+def _sign(b, a, t, o):
+    x, ty = a[0], a[0].type
+    if is_float(t):
+        pos, neg = b.fcmp_ordered(">", x, M.c(ty, 0.0)), b.fcmp_ordered("<", x, M.c(ty, 0.0))
+        return b.select(pos, M.c(ty, 1.0), b.select(neg, M.c(ty, -1.0), x))  # keeps 0 and NaN
+    pos, neg = b.icmp_signed(">", x, ir.Constant(ty, 0)), b.icmp_signed("<", x, ir.Constant(ty, 0))
+    return b.sub(b.zext(pos, ty), b.zext(neg, ty))
+
+
+def _floor(b, a, t, o):
+    return M.call(b, "floor", a[0])
+
+
+# ---------------------------------------------------------------- binary
+
+def _add(b, a, t, o):
+    x, y = a
+    return b.or_(x, y) if is_bool(t) else b.fadd(x, y) if is_float(t) else b.add(x, y)
+
+
+def _sub(b, a, t, o):
+    return b.fsub(*a) if is_float(t) else b.sub(*a)
+
+
+def _mul(b, a, t, o):
+    x, y = a
+    return b.and_(x, y) if is_bool(t) else b.fmul(x, y) if is_float(t) else b.mul(x, y)
+
+
+def _div(b, a, t, o):
+    return b.fdiv(*a)
+
+
+def _maximum(b, a, t, o):
+    x, y = a
+    if is_bool(t):
+        return b.or_(x, y)
+    if is_float(t):
+        m = b.select(b.fcmp_ordered(">", x, y), x, y)  # y when y is NaN
+        return b.select(M.isnan(b, x), x, m)
+    return b.select(b.icmp_signed(">", x, y), x, y)
+
+
+def _pow(b, a, t, o):
+    x, y = a
+    if not is_float(t):
+        return _ipow(b, x, y)
+    ty = x.type
+    if ty == M.F32:  # float32 pow through double: exp(y*log x) amplifies log's error by |y log x|
+        return b.fptrunc(_fpow(b, b.fpext(x, M.F64), b.fpext(y, M.F64)), M.F32)
+    return _fpow(b, x, y)
+
+
+def _fpow(b, x, y):
+    ty = x.type
+    mag = M.exp(b, b.fmul(y, M.log(b, M.call(b, "fabs", x))))
+    y_int = b.fcmp_ordered("==", M.call(b, "floor", y), y)
+    half = b.fmul(y, M.c(ty, 0.5))
+    y_odd = b.and_(y_int, b.fcmp_ordered("!=", M.call(b, "floor", half), half))
+    neg = b.fcmp_ordered("<", x, M.c(ty, 0.0))
+    res = b.select(b.and_(neg, y_odd), b.fneg(mag), mag)
+    res = b.select(b.and_(neg, b.not_(y_int)), M.c(ty, math.nan), res)
+    one = b.or_(b.fcmp_ordered("==", y, M.c(ty, 0.0)), b.fcmp_ordered("==", x, M.c(ty, 1.0)))
+    return b.select(one, M.c(ty, 1.0), res)
+
+
+def _ipow(b, x, y):
+    """Square-and-multiply over every bit of the exponent, unrolled: wraps like NumPy."""
+    ty = x.type
+    one = ir.Constant(ty, 1)
+    res, base = one, x
+    for bit in range(ty.width - 1):
+        set_ = b.icmp_unsigned("!=", b.and_(b.lshr(y, ir.Constant(ty, bit)), one), ir.Constant(ty, 0))
+        res = b.select(set_, b.mul(res, base), res)
+        base = b.mul(base, base)
+    return b.select(b.icmp_signed("<", y, ir.Constant(ty, 0)), ir.Constant(ty, 0), res)
+
+
+def _safe_divisor(b, y):
+    """Divisor with 0 and -1 replaced by 1 (x/0 is 0 in NumPy; MIN/-1 traps in hardware)."""
+    ty = y.type
+    bad = b.or_(b.icmp_signed("==", y, ir.Constant(ty, 0)), b.icmp_signed("==", y, ir.Constant(ty, -1)))
+    return b.select(bad, ir.Constant(ty, 1), y)
+
+
+def _floordiv(b, a, t, o):
+    x, y = a
+    ty = x.type
+    zero = ir.Constant(ty, 0)
+    d = _safe_divisor(b, y)
+    q, r = b.sdiv(x, d), b.srem(x, d)
+    adjust = b.and_(b.icmp_signed("!=", r, zero), b.xor(b.icmp_signed("<", r, zero), b.icmp_signed("<", d, zero)))
+    q = b.sub(q, b.zext(adjust, ty))
+    q = b.select(b.icmp_signed("==", y, ir.Constant(ty, -1)), b.neg(x), q)
+    return b.select(b.icmp_signed("==", y, zero), zero, q)
+
+
+def _mod(b, a, t, o):
+    x, y = a
+    ty = x.type
+    if is_float(t):
+        zero = M.c(ty, 0.0)
+        r = b.frem(x, y)  # fmod; NumPy's remainder takes the divisor's sign
+        fix = b.and_(b.fcmp_ordered("!=", r, zero),
+                     b.xor(b.fcmp_ordered("<", r, zero), b.fcmp_ordered("<", y, zero)))
+        r = b.select(fix, b.fadd(r, y), r)
+        return b.select(b.fcmp_ordered("==", r, zero), M.call(b, "copysign", zero, y), r)
+    zero = ir.Constant(ty, 0)
+    d = _safe_divisor(b, y)
+    r = b.srem(x, d)
+    fix = b.and_(b.icmp_signed("!=", r, zero), b.xor(b.icmp_signed("<", r, zero), b.icmp_signed("<", d, zero)))
+    r = b.select(fix, b.add(r, d), r)
+    return b.select(b.icmp_signed("==", y, zero), zero, r)
+
+
+def _cmplt(b, a, t, o):
+    x, y = a
+    if is_float(t):
+        return b.fcmp_ordered("<", x, y)
+    return b.icmp_unsigned("<", x, y) if is_bool(t) else b.icmp_signed("<", x, y)
+
+
+def _cmpeq(b, a, t, o):
+    return b.fcmp_ordered("==", *a) if is_float(t) else b.icmp_signed("==", *a)
+
+
+def _where(b, a, t, o):
+    return b.select(*a)
+
+
+def _cast(b, a, t, o):
+    x = a[0]
+    src, dst = np.dtype(t), np.dtype(o)
+    rt = reg_type(dst)
+    if is_bool(dst):
+        return b.fcmp_unordered("!=", x, M.c(x.type, 0.0)) if is_float(src) else \
+            b.icmp_unsigned("!=", x, ir.Constant(x.type, 0))
+    if is_float(dst):
+        if not is_float(src):
+            v = b.uitofp(x, M.F64) if is_bool(src) else b.sitofp(x, M.F64 if dst.name == "float16" else rt)
+        else:
+            v = x
+        if dst.name == "float16":  # round once, straight to half, as NumPy does
+            return x if src.name == "float16" else round_f16(b, v)
+        return v if v.type == rt else b.fpext(v, rt) if rt == M.F64 else b.fptrunc(v, rt)
+    if is_float(src):
+        return b.fptosi(x, rt)
+    if x.type.width == rt.width:
+        return x
+    return b.zext(x, rt) if is_bool(src) else b.sext(x, rt) if x.type.width < rt.width else b.trunc(x, rt)
+
+
+LOWERINGS = {
+    "neg": _neg, "exp": _math(M.exp), "log": _math(M.log), "sqrt": _sqrt, "recip": _recip,
+    "sin": _math(M.sin), "cos": _math(M.cos), "tanh": _math(M.tanh), "erf": _math(M.erf),
+    "abs": _abs, "sign": _sign, "floor": _floor,
+    "add": _add, "sub": _sub, "mul": _mul, "div": _div, "maximum": _maximum, "pow": _pow,
+    "floordiv": _floordiv, "mod": _mod, "cmplt": _cmplt, "cmpeq": _cmpeq, "where": _where, "cast": _cast,
+}
+
+
+def install() -> None:
+    """Fill the op table's `llvm` slots in place, so each op stays declared once, in compiler/ops.py."""
+    for name, fn in LOWERINGS.items():
+        object.__setattr__(ops.OPS[name], "llvm", fn)
+    missing = [n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE and d.llvm is None]
+    if missing:
+        raise RuntimeError(f"elementwise ops without an LLVM lowering: {missing}")
+
+
+install()

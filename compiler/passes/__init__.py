@@ -1,0 +1,15 @@
+"""The compiler's passes, one file each; every pass is a pure function of a graph.
+
+Names (what `Options.disabled` switches off): fold, dce, fuse, schedule, memplan, inplace.
+"""
+from .graph import Graph, remake, is_view
+from .fold import fold
+from .dce import dce
+from .fusion import fuse, Group
+from .schedule import schedule
+from .memplan import MemoryPlan, plan_memory
+
+PASS_NAMES = ("fold", "dce", "fuse", "schedule", "memplan", "inplace")
+
+__all__ = ["Graph", "remake", "is_view", "fold", "dce", "fuse", "Group", "schedule", "MemoryPlan",
+           "plan_memory", "PASS_NAMES"]

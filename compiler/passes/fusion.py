@@ -1,0 +1,145 @@
+"""Fusion: partition the computing nodes of a graph into kernels.
+
+Movement ops (reshape, permute, expand, slice, detach, unfold) are never
+kernels: they become the way a kernel indexes its operand (strides, offsets,
+stride 0 for a broadcast). Constants are embedded in the kernels that read them.
+
+Every other node starts as the root of its own group. Walking from the outputs
+back (consumers first), a node joins the group of its consumers when:
+- it is not an output and ALL its consumers are in that one group (so every
+  kernel has one output, and no fusion can create a cycle between kernels);
+- elementwise into elementwise: the node has as many elements as the group's
+  nodes (a node broadcast into a bigger consumer would be recomputed per use;
+  it stays a small kernel of its own and is read with stride 0);
+- a reduction joins an elementwise group whose nodes all have its output size
+  (elementwise consumers of a reduction), then elementwise producers of the
+  input size join before it (a reduction with its producers);
+- a matmul joins an elementwise group of its output size (the epilogue: bias,
+  activation, residual); elementwise producers of a matmul's operands do not
+  join (the matmul reads its operands as whole arrays);
+- one reduction or matmul per kernel.
+What breaks fusion, and why: several consumers in different kernels (the value
+must be materialized once); a reduction broadcast back to the input size
+(softmax's x - max(x): the reduction must finish before any consumer element
+can be computed); a second reduction or matmul; gather, scatter, pad, fold,
+rand and arange, which run as kernels of their own. An `assign` is fused as
+the tail of the elementwise group computing its value (the whole optimizer
+update of one parameter is one kernel).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ops import OPS
+from .graph import Graph, VIEW_OPS, VALUE_LEAVES
+
+ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
+
+
+@dataclass
+class Group:
+    root: object  # the node the kernel outputs (for a "copy" group: the node whose value is copied)
+    kind: str  # elementwise reduce matmul assign opaque copy
+    nodes: list = field(default_factory=list)  # fused nodes, sources before users (root last)
+    core: object = None  # the reduction or matmul, if any
+    phase: dict = field(default_factory=dict)  # id(node) -> "pre" | "core" | "post"
+
+    @property
+    def size(self) -> int:
+        return self.root.size
+
+
+def base_of(n, g: Graph):
+    """The node a chain of movement ops reads from, and the chain (applied in order)."""
+    chain = []
+    while n.op in VIEW_OPS and not g.is_input(n):
+        chain.append(n)
+        n = n.srcs[0]
+    return n, tuple(reversed(chain))
+
+
+def is_compute(n, g: Graph) -> bool:
+    return not g.is_input(n) and n.op not in VIEW_OPS and n.op not in VALUE_LEAVES
+
+
+def _kind(n) -> str:
+    k = OPS[n.op].kind
+    if k in ELEMENTWISE:
+        return "elementwise"
+    if k in ("reduce", "matmul", "assign"):
+        return k
+    return "opaque"
+
+
+def fuse(g: Graph, enabled: bool = True) -> list:
+    """Groups in an order where every group comes after the groups it reads (the roots' graph order)."""
+    compute = [n for n in g.nodes if is_compute(n, g)]
+    users = {id(n): set() for n in compute}
+    for n in compute:
+        for s in n.srcs:
+            b, _ = base_of(s, g)
+            if id(b) in users:
+                users[id(b)].add(id(n))
+    escapes = set()
+    for t in g.targets:
+        escapes.add(id(base_of(t, g)[0]))
+    group_of = {}
+    for n in reversed(compute):
+        cons = users[id(n)]
+        grp = None
+        if enabled and cons and id(n) not in escapes:
+            gs = {id(group_of[c]) for c in cons}
+            if len(gs) == 1:
+                cand = group_of[next(iter(cons))]
+                phase = _join_phase(n, cand, cons)
+                if phase is not None:
+                    grp = cand
+                    grp.phase[id(n)] = phase
+                    if phase == "core":
+                        grp.core = n
+                        grp.kind = _kind(n)
+        if grp is None:
+            k = _kind(n)
+            grp = Group(n, k, core=n if k in ("reduce", "matmul") else None)
+            grp.phase[id(n)] = "core" if grp.core is n else "post"
+        grp.nodes.append(n)
+        group_of[id(n)] = grp
+    pos = {id(n): i for i, n in enumerate(g.nodes)}
+    groups = list({id(gr): gr for gr in group_of.values()}.values())
+    for gr in groups:
+        gr.nodes.sort(key=lambda n: pos[id(n)])
+    groups.sort(key=lambda gr: pos[id(gr.root)])
+    return groups + _copies(g, groups)
+
+
+def _join_phase(n, grp: Group, cons) -> "str | None":
+    """The phase `n` takes in `grp`, or None where it may not join."""
+    k = _kind(n)
+    if grp.kind in ("opaque", "copy"):
+        return None
+    phases = {grp.phase[c] for c in cons}
+    if k == "elementwise":
+        if grp.core is None:
+            return "post" if n.size == grp.root.size else None
+        if phases == {"post"} and n.size == grp.core.size:
+            return "post"
+        if grp.kind == "reduce" and phases <= {"pre", "core"} and n.size == grp.core.srcs[0].size:
+            return "pre"
+        return None
+    if k in ("reduce", "matmul") and grp.core is None and phases == {"post"}:
+        if all(m.size == n.size for m in grp.nodes if m.op != "assign") and n.size == grp.root.size:
+            return "core"
+    return None
+
+
+def _copies(g: Graph, groups) -> list:
+    """Outputs that no kernel produces (an input, a constant, a view, a value already claimed) are copied,
+    so every output the user holds is a fresh array of its own."""
+    roots = {id(gr.root) for gr in groups}
+    claimed, out = set(), []
+    for t in g.targets:
+        if id(t) in roots and id(t) not in claimed:
+            claimed.add(id(t))
+            continue
+        out.append(Group(t, "copy"))
+    return out

@@ -1,0 +1,91 @@
+"""Scheduling: a topological order of kernels that keeps peak memory low.
+
+Greedy list scheduling: of the kernels whose inputs are ready, run the one
+that frees the most bytes net of what it allocates (ties: graph order), so a
+branch is finished, and its temporaries released, before another starts.
+State writes come last: a kernel that assigns a buffer runs after every
+kernel that reads the old value of that buffer (unless the reader itself
+depends on a write, which orders it after by data). With the pass switched
+off, kernels run in graph order under the same rule.
+"""
+from __future__ import annotations
+
+from .fusion import base_of
+
+
+def reads(gr, g, group_of) -> set:
+    """Indices of the groups whose outputs `gr` reads."""
+    nodes = gr.nodes if gr.kind != "copy" else []
+    srcs = [s for n in nodes for s in n.srcs] if nodes else [gr.root]
+    out = set()
+    inside = {id(n) for n in nodes}
+    for s in srcs:
+        b, _ = base_of(s, g)
+        if id(b) in group_of and id(b) not in inside:
+            out.add(group_of[id(b)])
+    return out
+
+
+def _buffers_read(gr, g) -> set:
+    nodes = gr.nodes if gr.kind != "copy" else []
+    srcs = [s for n in nodes for s in n.srcs] if nodes else [gr.root]
+    out = set()
+    for s in srcs:
+        b, _ = base_of(s, g)
+        if b.op == "buffer":
+            out.add(id(b.arg))
+    return out
+
+
+def dependencies(groups, g) -> list:
+    """For each group, the set of group indices that must run before it (data and write-after-read)."""
+    group_of = {}
+    for i, gr in enumerate(groups):
+        for n in gr.nodes:  # a copy group has none: what it copies belongs to another group or is an input
+            group_of[id(n)] = i
+    deps = [reads(gr, g, group_of) for gr in groups]
+    after = set()  # writes, and everything that depends on a write
+    for i, gr in enumerate(groups):
+        if gr.kind == "assign" or deps[i] & after:
+            after.add(i)
+    for i, gr in enumerate(groups):
+        if gr.kind != "assign":
+            continue
+        target = id(gr.root.srcs[0].arg)
+        for j, other in enumerate(groups):
+            if j != i and j not in after and target in _buffers_read(other, g):
+                deps[i].add(j)
+    return deps
+
+
+def schedule(groups, g, sizes, enabled: bool = True) -> list:
+    """A permutation of range(len(groups)); `sizes[i]` is the arena bytes group i's output takes (0 if none)."""
+    deps = dependencies(groups, g)
+    n = len(groups)
+    users = [set() for _ in range(n)]
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].add(i)
+    waiting = [len(d) for d in deps]
+    readers_left = [len(users[j]) for j in range(n)]
+    ready = {i for i in range(n) if waiting[i] == 0}
+    order = []
+    while ready:
+        if enabled:
+            def gain(i):
+                freed = sum(sizes[j] for j in deps[i] if readers_left[j] == 1)
+                return (freed - sizes[i], -i)
+            i = max(ready, key=gain)
+        else:
+            i = min(ready)
+        ready.discard(i)
+        order.append(i)
+        for j in deps[i]:
+            readers_left[j] -= 1
+        for u in users[i]:
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                ready.add(u)
+    if len(order) != n:
+        raise RuntimeError("schedule: the kernel graph has a cycle (a fusion bug)")
+    return order

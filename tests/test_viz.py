@@ -1,0 +1,73 @@
+"""Pictures: DOT with kernels as clusters and roles coloured apart, rendering when a dot binary exists,
+the memory timeline SVG, explain's sections and TINYTORCH_DEBUG output."""
+import re
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch import viz
+
+
+def step_graph():
+    rng = np.random.default_rng(0)
+    w = tt.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    x = tt.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    loss = (x @ w).tanh().sum()
+    loss.backward()
+    w.assign(w.detach() - 0.1 * w.grad)
+    return w, loss
+
+
+def test_dot_before_colours_forward_backward_update():
+    w, loss = step_graph()
+    dot = viz.to_dot(w, stage="before")
+    for role in ("forward", "backward", "update"):
+        assert viz.COLORS[role] in dot, role
+    assert "cluster" not in dot
+    assert re.search(r'label="assign\\n[^"]*", fillcolor="' + viz.COLORS["update"], dot)
+    assert re.search(r'label="tanh\\n[^"]*", fillcolor="' + viz.COLORS["forward"], dot)
+
+
+def test_dot_after_has_one_cluster_per_kernel(tmp_path):
+    w, loss = step_graph()
+    dot = viz.to_dot(w, stage="after")
+    prog = tt.plan(w)
+    assert dot.count("subgraph cluster_") == sum(1 for k in prog.kernels if k.root.op != "copy")
+    written = viz.draw(w, tmp_path / "g.svg", stage="after")
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    if viz.dot_executable():
+        assert (tmp_path / "g.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        assert len(written) == 2
+
+
+def test_memory_timeline_has_a_bar_per_buffer(tmp_path):
+    x = tt.tensor(np.ones((64, 64), np.float32))
+    h = x
+    for _ in range(3):
+        h = (h - tt.amax(h, 1, keepdim=True)).exp()
+    prog = tt.plan(h)
+    svg = viz.draw_memory_plan(prog, tmp_path / "m.svg").read_text()
+    assert svg.count("<title>") == len(prog.memory_plan.buffers) > 0
+    assert f"peak {prog.memory_plan.peak_bytes} B" in svg
+
+
+def test_explain_lists_every_section():
+    x = tt.tensor(np.ones((8, 8), np.float32))
+    text = tt.explain((x * 1).exp().softmax(-1))
+    for head in ("== IR before", "== passes", "== IR after", "== kernels", "== memory plan"):
+        assert head in text
+    for name in ("fold", "dce", "fuse", "schedule", "memplan"):
+        assert re.search(rf"^{name}\s+\d+ -> \d+", text, re.M), name
+
+
+@pytest.mark.parametrize("level,expect", [(1, "realize: "), (2, "ms  k0"), (3, "IR after:"), (4, "kernel k0:")])
+def test_debug_levels(monkeypatch, capsys, level, expect):
+    monkeypatch.setenv("TINYTORCH_DEBUG", str(level))
+    tt.compiler.clear_cache()
+    x = tt.tensor(np.ones((4, 4), np.float32))
+    (x.exp() + 1).realize()
+    err = capsys.readouterr().err
+    assert expect in err
+    if level == 1:
+        assert "IR after:" not in err

@@ -1,0 +1,72 @@
+"""Seeing what the compiler does: `plan` (the Program, not run), `explain` (a text report), pass switches.
+
+`plan(*tensors)` compiles exactly what `realize(*tensors)` would (including
+the readers of state an update overwrites) and returns the Program without
+running it: `.kernels` (ops fused in each, shapes, FLOPs, bytes, backend) and
+`.memory_plan` (`peak_bytes`, `no_reuse_bytes`, `lower_bound_bytes`,
+`buffers`, `verify()`).
+"""
+from __future__ import annotations
+
+import contextlib
+
+from . import compiler as C
+from .compiler.passes import PASS_NAMES
+from .compiler.program import CONFIG, Options
+from .lazy import _assigned_buffers, _readers_of
+from .tensor import Tensor
+
+
+def _nodes(tensors) -> list:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    nodes = [t._node for t in tensors if not C.is_computed(t._node)]
+    written = _assigned_buffers(C.ir.toposort(nodes, stop=C.is_computed))
+    if written:
+        nodes += [t._node for t in _readers_of(written, set(nodes))]
+    return list(dict.fromkeys(nodes))
+
+
+def plan(*tensors: Tensor, options: Options | None = None):
+    """The compiled Program for `tensors` (from the cache when it is there), not run. None if all are computed."""
+    nodes = _nodes(tensors)
+    if not nodes:
+        return None
+    prog, _ = C.realizer.plan(nodes, options)
+    return prog
+
+
+def explain(*tensors: Tensor, options: Options | None = None) -> str:
+    """The IR before and after the passes, each pass's counts, the kernels and the memory plan, as text."""
+    prog = plan(*tensors, options=options)
+    if prog is None:
+        return "nothing to compute: every tensor is already realized"
+    out = ["== IR before the passes", prog.listing,
+           "== passes (count before -> after)", *(r.row() for r in prog.passes),
+           "== IR after fold and dce", prog.listing_after,
+           f"== kernels ({len(prog.kernels)}, in schedule order)"]
+    for k in prog.kernels:
+        out.append(k.summary() + f"  -> {k.out_kind}")
+        if k.inplace_of >= 0:
+            out.append(f"       writes in place of its input k{k.inputs[k.inplace_of].slot - prog.n_inputs}")
+    out += ["== memory plan", prog.memory_plan.table()]
+    return "\n".join(out)
+
+
+def set_passes(disabled=(), backend: str | None = None) -> None:
+    """Switch passes off by name for everything compiled from now on (see PASS_NAMES); () turns all on."""
+    CONFIG.options = Options(backend=backend or CONFIG.options.backend, disabled=frozenset(disabled))
+
+
+@contextlib.contextmanager
+def disable_passes(*names: str):
+    """`with tinytorch.disable_passes("fuse"):` compiles without those passes inside the block."""
+    before = CONFIG.options
+    CONFIG.options = Options(backend=before.backend, disabled=before.disabled | frozenset(names))
+    try:
+        yield
+    finally:
+        CONFIG.options = before
+
+
+__all__ = ["plan", "explain", "set_passes", "disable_passes", "PASS_NAMES"]

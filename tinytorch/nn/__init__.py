@@ -1,0 +1,11 @@
+"""tinytorch.nn: Module, Parameter, layers, losses and the functional forms, shaped like torch.nn."""
+from . import functional, init  # noqa: F401
+from .module import Module  # noqa: F401
+from .parameter import Parameter  # noqa: F401
+from .container import Sequential, ModuleList  # noqa: F401
+from .layers import (Identity, Linear, Embedding, Dropout, Flatten, ReLU, GELU, Tanh, Sigmoid, SiLU,  # noqa: F401
+                     LeakyReLU, Softmax, LogSoftmax)
+from .conv import Conv2d, MaxPool2d, AvgPool2d  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss  # noqa: F401
+from . import utils  # noqa: F401,E402

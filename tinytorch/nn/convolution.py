@@ -1,0 +1,129 @@
+"""Convolution and pooling over (N, C, H, W) as window extraction plus a matmul or a reduction.
+
+`unfold` (a view primitive) turns the padded input into its sliding windows,
+(N, C, kh, kw, oh, ow); a convolution is then one matrix product against the
+flattened weight, a max pool a `max` over the window axes and an average pool
+a `mean`. No Python loops over pixels: the gradient of `unfold` is `fold`.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import compiler as C
+from ..movement import pad as _pad, unfold_windows
+from ..tensor import Tensor
+
+
+def _pair(v, name, op):
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(v)
+    if len(v) != 2 or not all(isinstance(x, int) for x in v):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    return v
+
+
+def _batched(input: Tensor, op: str):
+    if input.ndim == 3:
+        return input.unsqueeze(0), True
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expects a (N, C, H, W) or (C, H, W) input, got {input.shape}")
+    return input, False
+
+
+def _padding(padding, kernel, dilation, stride, op):
+    """((top, bottom), (left, right)) for an int, a pair, 'valid' or 'same' (stride 1 only, as PyTorch)."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        tot = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return tuple((t // 2, t - t // 2) for t in tot)
+    ph, pw = _pair(padding, "padding", op)
+    return ((ph, ph), (pw, pw))
+
+
+def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, value=0.0) -> Tensor:
+    """(N, C, H, W) -> (N, C, kh, kw, oh, ow) windows of the input padded with `value` (a view)."""
+    kernel, stride, dilation = (_pair(kernel_size, "kernel_size", "unfold"), _pair(stride, "stride", "unfold"),
+                                _pair(dilation, "dilation", "unfold"))
+    (pt, pb), (pl, pr) = _padding(padding, kernel, dilation, stride, "unfold")
+    if pt or pb or pl or pr:
+        input = _pad(input, (pl, pr, pt, pb), value)
+    H, W = input.shape[-2:]
+    need = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    if need[0] > H or need[1] > W:
+        raise ValueError(f"a {kernel[0]}x{kernel[1]} window (dilation {dilation}) does not fit the padded input "
+                         f"of size {H}x{W}; use a smaller kernel or more padding")
+    return unfold_windows(input, kernel, stride, dilation)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-d cross-correlation as PyTorch's: weight (out_channels, in_channels/groups, kh, kw)."""
+    x, unbatched = _batched(input, "conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be (out_channels, in_channels/groups, kh, kw), got {weight.shape}")
+    O, Cg, kh, kw = weight.shape
+    N, Cin = x.shape[:2]
+    if groups < 1 or Cin % groups or O % groups or Cin // groups != Cg:
+        raise ValueError(f"conv2d: input {input.shape} has {Cin} channels but weight {weight.shape} with groups="
+                         f"{groups} expects {Cg * groups}; in and out channels must divide by groups")
+    stride_, dilation_ = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
+    cols = unfold_patches(x, (kh, kw), dilation_, padding if isinstance(padding, str) else _pair(padding, "padding",
+                          "conv2d"), stride_)
+    oh, ow = cols.shape[-2:]
+    K = Cg * kh * kw
+    if groups == 1:
+        # (N, oh, ow, C, kh, kw) rows against the (O, C*kh*kw) weight: one 2-d matmul
+        rows = cols.permute(0, 4, 5, 1, 2, 3).reshape(N * oh * ow, K)
+        out = (rows @ weight.reshape(O, K).T).reshape(N, oh, ow, O).permute(0, 3, 1, 2)
+    else:
+        G, Og = groups, O // groups
+        rows = cols.reshape(N, G, Cg, kh, kw, oh, ow).permute(1, 0, 5, 6, 2, 3, 4).reshape(G, N * oh * ow, K)
+        w = weight.reshape(G, Og, K).permute(0, 2, 1)
+        out = (rows @ w).reshape(G, N, oh, ow, Og).permute(1, 0, 4, 2, 3).reshape(N, O, oh, ow)
+    if bias is not None:
+        out = out + bias.reshape(1, O, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    if ceil_mode or return_indices:
+        raise NotImplementedError("max_pool2d: ceil_mode and return_indices are not supported")
+    x, unbatched = _batched(input, "max_pool2d")
+    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d")
+    _check_pool_padding(padding, kernel, "max_pool2d")
+    neg = float("-inf") if x.dtype.kind == "f" else int(x.numpy().min())  # integer pools pad with the minimum
+    cols = unfold_patches(x, kernel, dilation, padding, stride, value=neg)
+    out = cols.amax((2, 3))
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    if ceil_mode:
+        raise NotImplementedError("avg_pool2d: ceil_mode is not supported")
+    x, unbatched = _batched(input, "avg_pool2d")
+    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d")
+    _check_pool_padding(padding, kernel, "avg_pool2d")
+    summed = unfold_patches(x, kernel, 1, padding, stride).sum((2, 3))
+    if divisor_override:
+        out = summed * (1.0 / divisor_override)
+    elif count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
+        out = summed * (1.0 / math.prod(kernel))
+    else:  # divide by how many real (unpadded) pixels each window covers: a constant the compiler folds
+        ones = Tensor._wrap(C.const(1.0, (1, 1) + x.shape[2:], x.dtype))
+        count = unfold_patches(ones, kernel, 1, padding, stride).sum((2, 3))
+        out = summed / count
+    return out.squeeze(0) if unbatched else out
+
+
+def _check_pool_padding(padding, kernel, op):
+    ph, pw = _pair(padding, "padding", op)
+    if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
+        raise ValueError(f"{op}: padding {(ph, pw)} should be at most half the kernel size {kernel}")

@@ -1,0 +1,155 @@
+"""nn.functional: the stateless forms of the layers, composed from tensor ops.
+
+Everything here is built from primitives, so autograd and every compiler pass
+handle it with no special cases. Values that change from call to call (the
+dropout mask's seed) are data, never constants baked into the graph.
+Convolution and pooling live in `convolution.py`, losses in `losses.py`;
+both are re-exported here so `F.conv2d` and `F.cross_entropy` work.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import dtypes
+from ..creation import arange, rand
+from ..elementwise import as_tensor, where
+from ..elementwise import gelu as _gelu, relu as _relu, sigmoid, tanh, silu, leaky_relu, elu, softplus  # noqa: F401
+from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp  # noqa: F401
+from ..movement import pad as _pad
+from ..tensor import Tensor
+from .convolution import conv2d, max_pool2d, avg_pool2d, unfold_patches  # noqa: F401
+from .losses import (cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
+                     binary_cross_entropy_with_logits)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _relu(input)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    return _gelu(input, approximate)
+
+
+def softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    return _softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    return _log_softmax(input, dim, dtype)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    if input.shape[-1:] != weight.shape[-1:]:
+        raise ValueError(f"linear: input {input.shape} has {input.shape[-1] if input.ndim else 0} features but "
+                         f"the weight {weight.shape} expects {weight.shape[-1]} (in_features); reshape the input "
+                         f"or fix the layer's in_features")
+    out = input @ weight.T
+    return out + bias if bias is not None else out
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training.
+
+    The mask comes from `tinytorch.rand`, whose seed is a fresh input buffer each call: every step draws a new
+    mask with the same compiled Program.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = rand(input.shape, dtype=input.dtype if input.dtype.kind == "f" else dtypes.float32) >= p
+    return where(keep, input * (1.0 / (1.0 - p)), 0.0)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of weight picked by an integer tensor: shape input.shape + (embedding_dim,)."""
+    input = as_tensor(input)
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype.name}; use .long()")
+    out = weight.index_select(0, input)
+    if padding_idx is not None:
+        pad = padding_idx % weight.shape[0]
+        out = where((input == pad).unsqueeze(-1), out.detach(), out)  # no gradient into the padding row
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows; num_classes=-1 reads max+1 from the data (this realizes the indices)."""
+    tensor = as_tensor(tensor)
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {tensor.dtype.name}")
+    if num_classes < 0:
+        num_classes = int(tensor.numpy().max()) + 1 if tensor.numel() else 0
+    classes = arange(num_classes).reshape((1,) * tensor.ndim + (num_classes,))
+    return (tensor.unsqueeze(-1) == classes).to(dtypes.int64)
+
+
+def _norm_dims(input, normalized_shape, op):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise ValueError(f"{op}: normalized_shape {shape} does not match the last dims of the input {input.shape}")
+    return tuple(range(input.ndim - len(shape), input.ndim))
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    dims = _norm_dims(input, normalized_shape, "layer_norm")
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dims, keepdim=True)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float | Tensor | None = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize over every dim but 1 (channels). Training updates running stats with `assign`.
+
+    `momentum` may be a float or a scalar tensor (data, e.g. BatchNorm's cumulative 1/num_batches).
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expects (N, C, ...) input, got {input.shape}")
+    c = input.shape[1]
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        count = math.prod(input.shape[d] for d in dims)
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                             f"{input.shape}; use a bigger batch or call .eval()")
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        if running_mean is not None:
+            m = momentum
+            bm, bv = mean.detach().reshape(c), var.detach().reshape(c) * (count / (count - 1))
+            running_mean.assign(running_mean * (1 - m) + bm * m if not isinstance(m, Tensor)
+                                else running_mean + (bm - running_mean) * m)
+            running_var.assign(running_var * (1 - m) + bv * m if not isinstance(m, Tensor)
+                               else running_var + (bv - running_var) * m)
+        out = centered * (var + eps).rsqrt()
+    else:
+        if running_mean is None:
+            raise ValueError("batch_norm: eval mode needs running_mean and running_var (track_running_stats=True)")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    return _pad(input, pad, value)

@@ -1,0 +1,164 @@
+"""Optimizer: param_groups, per-parameter state, zero_grad and state_dict, as torch.optim.Optimizer.
+
+Subclasses describe one parameter's update as lazy tensor math and return
+the tensors they `assign`ed; `step()` realizes all of them with one
+`tinytorch.realize`, which also pulls in the live loss, so forward, backward
+and update run as ONE compiled Program. Everything that changes between steps
+(the learning rate, step counts, bias corrections) enters that Program as a
+small input buffer, never as a constant, so the Program is compiled once and
+then only looked up.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import enable_grad
+from ..lazy import realize
+from ..tensor import Tensor
+
+
+def state_buffer(array) -> Tensor:
+    """A fresh realized buffer for optimizer state (assign writes into it in place)."""
+    arr = np.array(array, copy=True)
+    return Tensor(arr, dtype=arr.dtype)
+
+
+def scalar(value, dtype=dtypes.float64) -> Tensor:
+    """A 0-d input buffer holding a per-step value (learning rate): data, not a graph constant."""
+    return Tensor(np.array(value, dtype=dtype), dtype=dtype)
+
+
+class Optimizer:
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.state: dict = {}
+        self.param_groups: list = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or dicts, got a Tensor; "
+                            f"pass model.parameters() or [tensor]")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, param_group: dict) -> None:
+        group = dict(param_group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__} can only optimize Tensors, got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} does not require grad; "
+                                 f"set requires_grad=True or leave it out")
+            if not p.is_leaf or not p.is_realized:
+                raise ValueError(f"{type(self).__name__}: can only optimize realized leaf tensors (a parameter of "
+                                 f"shape {p.shape} is computed); use nn.Parameter or tensor(..., requires_grad=True)")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]) or len({id(p) for p in group["params"]}) != len(
+                group["params"]):
+            raise ValueError(f"{type(self).__name__}: a parameter appears in more than one group (or twice)")
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        from ..creation import zeros_like
+        for g in self.param_groups:
+            for p in g["params"]:
+                p.grad = None if set_to_none or p.grad is None else zeros_like(p).realize()
+
+    # ------------------------------------------------------------ the step
+
+    def step(self, closure=None):
+        """Build every parameter's update lazily, then realize them (with the live loss) as one Program."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        written = []
+        for group in self.param_groups:
+            lr = scalar(group["lr"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad if p.grad.dtype == p.dtype else p.grad.to(p.dtype)
+                if grad.shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}: grad {grad.shape} does not match parameter {p.shape}")
+                written += self._update(p, grad, group, self.state.setdefault(p, {}), lr)
+        if written:
+            realize(*written)
+        return loss
+
+    def _update(self, p: Tensor, grad: Tensor, group: dict, state: dict, lr: Tensor) -> list:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ accounting and checkpoints
+
+    def state_bytes(self) -> int:
+        """Bytes of per-element optimizer state (moment buffers); 0-d counters such as `step` are not counted."""
+        return sum(t.numel() * t.dtype.itemsize for s in self.state.values() for t in s.values()
+                   if isinstance(t, Tensor) and t.ndim > 0)
+
+    def state_dict(self) -> dict:
+        """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}, as PyTorch's."""
+        index, groups = {}, []
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            packed["params"] = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {}
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = {k: v.detach() if isinstance(v, Tensor) else v
+                                           for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the checkpoint has {len(groups)} parameter "
+                             f"groups, this optimizer has {len(self.param_groups)}; build it with the same groups")
+        by_index = {}
+        for mine, saved in zip(self.param_groups, groups):
+            if len(mine["params"]) != len(saved["params"]):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: a group has {len(saved['params'])} "
+                                 f"parameters in the checkpoint but {len(mine['params'])} here")
+            for p, i in zip(mine["params"], saved["params"]):
+                by_index[int(i)] = p
+        state = {}
+        for i, s in state_dict["state"].items():
+            p = by_index.get(int(i))
+            if p is None:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter index {i} matches "
+                                 f"no parameter")
+            entry = {}
+            for k, v in s.items():
+                if isinstance(v, (Tensor, np.ndarray)):
+                    arr = v.numpy() if isinstance(v, Tensor) else v
+                    if arr.ndim and arr.shape != p.shape:
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} has shape "
+                                         f"{arr.shape} but its parameter has {p.shape}")
+                    v = state_buffer(arr)
+                entry[k] = v
+            state[p] = entry
+        self.state = state
+        for mine, saved in zip(self.param_groups, groups):
+            for k, v in saved.items():
+                if k != "params":
+                    mine[k] = v
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params")
+        return "\n".join(lines) + "\n)"

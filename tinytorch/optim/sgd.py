@@ -1,0 +1,35 @@
+"""SGD with momentum, dampening, Nesterov and weight decay, step for step as torch.optim.SGD."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, state_buffer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr ({lr}), momentum ({momentum}) and weight_decay ({weight_decay}) must be >= 0")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _update(self, p, grad, group, state, lr):
+        d_p = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            d_p = d_p + p * group["weight_decay"]
+        out = []
+        m = group["momentum"]
+        if m:
+            buf = state.get("momentum_buffer")
+            if buf is None:  # first step: the buffer starts as the gradient itself (no dampening), as PyTorch
+                buf = state["momentum_buffer"] = state_buffer(np.zeros(p.shape, p.dtype))
+                buf.assign(d_p)
+            else:
+                buf.assign(buf * m + d_p * (1 - group["dampening"]))
+            out.append(buf)
+            d_p = d_p + buf * m if group["nesterov"] else buf
+        p.assign(p - d_p * lr.to(p.dtype))
+        return out + [p]
