@@ -362,7 +362,7 @@ def test_real_cifar10_test_npz():
 
 
 def test_real_digits_and_the_sklearn_copy_agree(tmp_path):
-    x, y = D.load_digits(data_dir())
+    x, y = D.load_digits(data_dir(), verify="sha256")  # the full sha256 against MANIFEST.json (45 KB)
     assert x.shape == (1797, 8, 8) and x.max() == 16
     assert np.bincount(y).tolist() == _manifest("sklearn_digits.npz")["y"]["counts"]
     pytest.importorskip("sklearn")

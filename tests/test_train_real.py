@@ -3,7 +3,6 @@ compiles once, the Trainer logs, checkpoints and resumes exactly. The long accur
 CIFAR-10 > 50%) are marked slow: `pytest -m slow tests/test_train_real.py`.
 """
 import json
-import pathlib
 import sys
 import tracemalloc
 
@@ -204,12 +203,12 @@ def _run_example(args):
 
 @pytest.mark.slow
 def test_mnist_mlp_reaches_97_percent():
-    history = _run_example(["--dataset", "mnist", "--epochs", "6", "--batch-size", "128"])
+    history = _run_example(["--dataset", "mnist", "--epochs", "5", "--batch-size", "128"])
     assert history[-1]["val_acc"] >= 0.97
 
 
 @pytest.mark.slow
 def test_cifar10_mlp_passes_50_percent():
-    history = _run_example(["--dataset", "cifar10", "--epochs", "12", "--batch-size", "128", "--hidden", "1024,512",
+    history = _run_example(["--dataset", "cifar10", "--epochs", "10", "--batch-size", "128", "--hidden", "512,256",
                             "--lr", "5e-4"])
     assert history[-1]["val_acc"] > 0.50
