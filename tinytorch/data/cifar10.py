@@ -16,7 +16,7 @@ import numpy as np
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url, extract_archive
-from .paths import DatasetCorruptError, DatasetNotFoundError, download_dir, find_file
+from .paths import DatasetCorruptError, find_or_fetch
 from .safe_pickle import safe_load
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -80,14 +80,9 @@ def read_cifar_npz(path, train: bool):
 def load_cifar10(root=None, train: bool = True, download: bool = False, verify: str = "size"):
     """(images uint8 (N, 32, 32, 3), labels uint8 (N,)) for the training (50,000) or test (10,000) split."""
     layouts = _layouts(train)
-    try:
-        _, k, paths = find_file([paths for _, paths in layouts], root, "CIFAR-10", HOW)
-    except DatasetNotFoundError:
-        if not download:
-            raise
-        dest = download_dir(root)
-        extract_archive(download_url(URL, dest / "cifar-10-binary.tar.gz", SHA256), dest)
-        _, k, paths = find_file([paths for _, paths in layouts], root, "CIFAR-10", HOW)
+    _, k, paths = find_or_fetch([paths for _, paths in layouts], root, "CIFAR-10", HOW, download,
+                                lambda dest: extract_archive(download_url(URL, dest / "cifar-10-binary.tar.gz",
+                                                                          SHA256), dest))
     kind = layouts[k][0]
     xs, ys = [], []
     for p in paths:

@@ -14,7 +14,7 @@ import numpy as np
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url
-from .paths import DatasetCorruptError, DatasetNotFoundError, download_dir, find_file
+from .paths import DatasetCorruptError, find_or_fetch
 
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -59,13 +59,8 @@ def _layouts(train: bool):
 def load_mnist(root=None, train: bool = True, download: bool = False, verify: str = "size"):
     """(images uint8 (N, 28, 28), labels uint8 (N,)) for the training (60,000) or test (10,000) split."""
     layouts = _layouts(train)
-    try:
-        _, k, paths = find_file([p for _, p in layouts], root, "MNIST", HOW)
-    except DatasetNotFoundError:
-        if not download:
-            raise
-        download_url(URL, download_dir(root) / "mnist.npz", SHA256)
-        _, k, paths = find_file([p for _, p in layouts], root, "MNIST", HOW)
+    _, k, paths = find_or_fetch([p for _, p in layouts], root, "MNIST", HOW, download,
+                                lambda dest: download_url(URL, dest / "mnist.npz", SHA256))
     key = "train" if train else "test"
     if layouts[k][0] == "npz":
         verify_file(paths[0], full=verify == "sha256", how=HOW)

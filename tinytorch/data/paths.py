@@ -38,6 +38,17 @@ def download_dir(root=None) -> pathlib.Path:
     return data_root(root)[0]
 
 
+def find_or_fetch(layouts, root, dataset: str, how: str, download: bool, fetch):
+    """`find_file`, and when nothing is there and `download` is set, `fetch(download_dir(root))` then look again."""
+    try:
+        return find_file(layouts, root, dataset, how)
+    except DatasetNotFoundError:
+        if not download:
+            raise
+        fetch(download_dir(root))
+        return find_file(layouts, root, dataset, how)
+
+
 def find_file(layouts, root=None, dataset: str = "dataset", how: str = ""):
     """The first layout whose files all exist, searching each directory in order.
 

@@ -1,7 +1,6 @@
 """Basic layers: Linear, Embedding, Dropout, Flatten, Identity and the activation modules."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -36,10 +35,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_reset_(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
