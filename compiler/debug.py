@@ -38,6 +38,10 @@ def ran(prog, cached: bool) -> None:
     if lvl < 1:
         return
     comp = "cached" if cached else f"compile {prog.compile_s * 1e3:.1f} ms"
+    native = getattr(prog, "native", None)
+    if native is not None and not cached:
+        comp += (f" (llvm: emit {native.emit_s * 1e3:.1f} ms, "
+                 f"{'object from disk cache' if native.loaded.from_disk else 'compile'} {native.compile_s * 1e3:.1f} ms)")
     _out(f"realize: {len(prog.kernels)} kernels, {comp}, run {prog.last_run_s * 1e3:.2f} ms, "
          f"arena peak {prog.memory_plan.peak_bytes} B")
     if lvl >= 2:

@@ -21,7 +21,7 @@ import numpy as np
 
 
 class Node:
-    __slots__ = ("op", "srcs", "shape", "dtype", "arg", "__weakref__")
+    __slots__ = ("op", "srcs", "shape", "dtype", "arg", "_value", "_sid", "__weakref__")
 
     op: str
     srcs: tuple
@@ -51,34 +51,83 @@ class Node:
         return f"<Node {self.op} {type_str(self)}>"
 
 
-_TABLE: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
-REALIZED: "weakref.WeakKeyDictionary[Node, object]" = weakref.WeakKeyDictionary()
+# Slot setters that bypass Node.__setattr__: `make` fills a node once, `REALIZED` and the realizer's key memo
+# write their side slots (a node's value and its structural id are caches, not part of its identity).
+_set_op, _set_srcs, _set_shape = Node.op.__set__, Node.srcs.__set__, Node.shape.__set__
+_set_dtype, _set_arg = Node.dtype.__set__, Node.arg.__set__
+_set_value, set_sid = Node._value.__set__, Node._sid.__set__
+
+
+class _Values:
+    """`REALIZED`: node -> the Buffer holding its value, stored on the node itself (so it lives exactly as long
+    as the node, and asking is one attribute read). A `buffer` leaf is computed from birth: its value is its
+    own Buffer."""
+    __slots__ = ()
+
+    def __contains__(self, n) -> bool:
+        return n._value is not None
+
+    def __getitem__(self, n):
+        v = n._value
+        if v is None:
+            raise KeyError(n)
+        return v
+
+    def get(self, n, default=None):
+        v = n._value
+        return default if v is None else v
+
+    def __setitem__(self, n, buffer) -> None:
+        _set_value(n, buffer)
+
+
+# The hash-cons table: key -> weakref to the node; a node's death removes its entry (if still its own).
+_TABLE: "dict[tuple, weakref.ref]" = {}
+REALIZED = _Values()
 
 
 def _argkey(arg):
     """A hashable key for an arg that keeps -0.0 apart from 0.0 and 1.0 apart from True."""
-    if type(arg) is float:
+    t = type(arg)
+    if t is float:
         return ("f", arg.hex())
-    if type(arg) is tuple:
-        return tuple(_argkey(a) for a in arg)
-    if type(arg) is bool:
+    if t is tuple:
+        for a in arg:
+            if type(a) in _TAGGED:
+                return tuple([_argkey(a) if type(a) in _TAGGED else a for a in arg])
+        return arg
+    if t is bool:
         return ("b", arg)
     return arg
 
 
+_TAGGED = frozenset((float, tuple, bool))
+
+
+def _forget(ref, key, table=_TABLE):
+    if table.get(key) is ref:
+        del table[key]
+
+
 def make(op: str, srcs: tuple, shape: tuple, dtype: np.dtype, arg=None, unique: bool = False) -> Node:
     """The one constructor: returns the existing node for an equal key unless `unique`."""
-    key = None
     if not unique:
-        key = (op, srcs, shape, dtype, _argkey(arg))
-        found = _TABLE.get(key)
-        if found is not None:
-            return found
+        key = (op, srcs, shape, dtype, None if arg is None else _argkey(arg))
+        ref = _TABLE.get(key)
+        if ref is not None:
+            found = ref()
+            if found is not None:
+                return found
     n = object.__new__(Node)
-    for name, value in (("op", op), ("srcs", srcs), ("shape", shape), ("dtype", dtype), ("arg", arg)):
-        object.__setattr__(n, name, value)
-    if key is not None:
-        _TABLE[key] = n
+    _set_op(n, op)
+    _set_srcs(n, srcs)
+    _set_shape(n, shape)
+    _set_dtype(n, dtype)
+    _set_arg(n, arg)
+    _set_value(n, arg if op == "buffer" else None)
+    set_sid(n, None)
+    if not unique:
+        _TABLE[key] = weakref.ref(n, lambda r, k=key, forget=_forget: forget(r, k))
     return n
 
 
@@ -87,26 +136,55 @@ def live_nodes() -> int:
     return len(_TABLE)
 
 
-def toposort(targets, stop=lambda n: False) -> list:
-    """Nodes reachable from `targets`, sources before users; `stop(n)` nodes are kept but not entered."""
-    order, seen = [], set()
+def toposort(targets, stop=None, seen=None, order=None) -> list:
+    """Nodes reachable from `targets`, sources before users; `stop(n)` nodes are kept but not entered.
+
+    `seen` (ids) and `order` continue an earlier walk: nodes already seen are skipped and new ones appended,
+    which gives the same list as one walk over the earlier targets followed by these.
+    """
+    order = [] if order is None else order
+    seen = set() if seen is None else seen
+    add = seen.add
+    empty = iter(())
     for t in targets:
         if id(t) in seen:
             continue
-        stack = [(t, False)]
+        add(id(t))
+        stack = [(t, empty if stop is not None and stop(t) else iter(t.srcs))]
         while stack:
-            n, expanded = stack.pop()
-            if expanded:
+            n, it = stack[-1]
+            for s in it:
+                if id(s) not in seen:
+                    add(id(s))
+                    stack.append((s, empty if stop is not None and stop(s) else iter(s.srcs)))
+                    break
+            else:
+                stack.pop()
                 order.append(n)
-                continue
-            if id(n) in seen:
-                continue
-            seen.add(id(n))
-            stack.append((n, True))
-            if not stop(n):
-                for s in reversed(n.srcs):
-                    if id(s) not in seen:
-                        stack.append((s, False))
+    return order
+
+
+def pending(targets, seen=None, order=None) -> list:
+    """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs."""
+    order = [] if order is None else order
+    seen = set() if seen is None else seen
+    add = seen.add
+    empty = iter(())
+    for t in targets:
+        if id(t) in seen:
+            continue
+        add(id(t))
+        stack = [(t, empty if t._value is not None else iter(t.srcs))]
+        while stack:
+            n, it = stack[-1]
+            for s in it:
+                if id(s) not in seen:
+                    add(id(s))
+                    stack.append((s, empty if s._value is not None else iter(s.srcs)))
+                    break
+            else:
+                stack.pop()
+                order.append(n)
     return order
 
 

@@ -2,23 +2,21 @@
 
 Slots: the Program's inputs take 0..n-1, then each kernel's output one slot in
 schedule order. An operand of a fused op is resolved through its movement ops
-to a base: an op of the same kernel, an embedded constant, or a slot.
+to a base: an op of the same kernel, an embedded constant, or a slot. A
+materialized view may be stored in another order (layout.py): its slot holds
+the permuted array, and every reader's chain starts by permuting it back.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from . import ir
 from .kernel import KInput, KOp, Kernel, Ref, chain_view
+from .layout import choose_layouts, from_stored, info_of, stored, to_stored
 from .ops import OPS
-from .passes.fusion import base_of
+from .passes.fusion import base_of, contig_roots
 from .passes.graph import VALUE_LEAVES
-
-
-def info_of(op: str, shape, dtype, arg=None) -> ir.Info:
-    return tuple.__new__(ir.Info, (op, tuple(shape), np.dtype(dtype), arg))
 
 
 def kernelize(groups, g, order, slot_of: dict, outputs: set) -> list:
@@ -29,18 +27,24 @@ def kernelize(groups, g, order, slot_of: dict, outputs: set) -> list:
         gr = groups[gi]
         if gr.kind != "copy":
             slot_of[id(gr.root)] = n_in + step
+    stops = contig_roots(groups)
+    layouts = choose_layouts(groups, g, stops, outputs)
     kernels = []
     for step, gi in enumerate(order):
-        kernels.append(_kernel(groups[gi], g, step, n_in + step, slot_of, outputs))
+        kernels.append(_kernel(groups[gi], g, step, n_in + step, slot_of, outputs, stops, layouts))
     return kernels
 
 
-def _kernel(gr, g, step, out_slot, slot_of, outputs) -> Kernel:
+def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
     inputs, consts, in_index, local = [], [], {}, {}
 
-    def ref(s) -> Ref:
-        b, chain = base_of(s, g)
-        infos = tuple(ir.Info(c) for c in chain)
+    def ref(s, through=()) -> Ref:
+        b, chain = base_of(s, g, stops)
+        infos = tuple(ir.Info(c) for c in chain) + through
+        base = ir.Info(b)
+        if id(b) in layouts:
+            infos = (from_stored(b, layouts[id(b)]),) + infos
+            base = stored(b, layouts[id(b)])
         if id(b) in local:
             return Ref("t", local[id(b)], infos)
         if b.op in VALUE_LEAVES and not g.is_input(b):
@@ -49,13 +53,19 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs) -> Kernel:
         slot = slot_of[id(b)]
         if slot not in in_index:
             in_index[slot] = len(inputs)
-            inputs.append(KInput(slot, ir.Info(b), infos, chain_view(b.shape, infos)))
+            inputs.append(KInput(slot, base, infos, chain_view(base.shape, infos)))
         return Ref("in", in_index[slot], infos)
 
     ops = []
     if gr.kind == "copy":
         ops.append(KOp(info_of("copy", gr.root.shape, gr.root.dtype), (ref(gr.root),)))
         out_kind = "output"
+    elif gr.kind == "contig":  # the view itself is the base its readers see: copy through it
+        v = gr.root
+        perm = layouts.get(id(v))
+        through = (ir.Info(v),) + ((to_stored(v, perm),) if perm else ())
+        ops.append(KOp(stored(v, perm or range(len(v.shape))), (ref(v.srcs[0], through),)))
+        out_kind = "output" if id(v) in outputs else "arena"
     else:
         for n in gr.nodes:
             ops.append(KOp(ir.Info(n), tuple(ref(s) for s in n.srcs)))

@@ -1,14 +1,23 @@
 """Lower a Kernel to a Python callable over NumPy: `fn(out, *inputs) -> out`.
 
-One kernel is still several NumPy calls, but its intermediates never reach the
-arena: an elementwise kernel (or a reduction over inner axes with its
-producers and consumers) runs in blocks of rows of axis 0, each block's
-intermediates in small scratch arrays allocated once, so a fused chain reads
-its inputs and writes its output once, from cache. Ops on the "spine" (the
-chain of single-use values ending at the root: a matmul and its epilogue, a
-reduction and the ops after it) write straight into the output with `out=`.
-Operands are NumPy views (transpose, broadcast, slice, window views), copied
-only where a reshape of a non-contiguous view needs it.
+Each kernel becomes the source of one small Python function (kept in
+`k.code`, printed by TINYTORCH_DEBUG=4), compiled once: a straight line of
+NumPy calls, each writing with `out=` into the output, a scratch array or a
+fresh temporary, so running a kernel costs its NumPy calls and little else.
+
+- The spine (see `spine`) writes straight into the output, and an optimizer
+  update computes its last op straight into the parameter it assigns.
+- A kernel whose intermediates are big runs in blocks of rows of axis 0
+  (`plan_blocks`): each block's intermediates live in scratch arrays that are
+  allocated once and reused by later ops once their value is dead, so a fused
+  chain reads its inputs and writes its output once, from cache. The ops after
+  a reduction (on the small reduced shape) run once, after the blocks.
+- A uniform constant is a NumPy scalar, and a broadcast (`expand`) as the last
+  view of a ufunc's operand is left to the ufunc: both skip building a strided
+  view, and a broadcast row then stays one small array every block shares.
+- A sum or max over axes of a few elements (pooling windows) is unrolled into
+  elementwise ufuncs over slices: NumPy's reduce is slow over short strided
+  axes. Other reductions are `ufunc.reduce` with `out=`.
 """
 from __future__ import annotations
 
@@ -17,162 +26,310 @@ import math
 import numpy as np
 
 from .kernel import Kernel, Ref
+from .numpy_blocks import assigned_in_place, plan_blocks, products, spine, UFUNCS
 from .ops import OPS
 
-CHUNK_ELEMENTS = 1 << 15  # elements per block of a chunked kernel: a few blocks of scratch fit in L2
-
-UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "maximum": np.maximum,
-          "pow": np.power, "floordiv": np.floor_divide, "mod": np.remainder, "cmplt": np.less,
-          "cmpeq": np.equal, "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-          "recip": np.reciprocal, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs,
-          "sign": np.sign, "floor": np.floor}
-OUT_CAPABLE = frozenset(UFUNCS) | {"sum", "max", "matmul"}
-ROW_WISE = frozenset({"unary", "binary", "ternary", "cast", "assign"})
-
-
-def chunk_rows(k: Kernel) -> int:
-    """Rows of axis 0 per block, or 0 where the kernel must run on whole arrays."""
-    root = k.root
-    if root.op == "copy" or not root.shape or math.prod(root.shape) <= CHUNK_ELEMENTS:
-        return 0
-    n0 = root.shape[0]
-    for o in k.ops:
-        kind = OPS[o.info.op].kind
-        if not o.info.shape or o.info.shape[0] != n0:
-            return 0
-        if kind not in ROW_WISE and not (kind == "reduce" and 0 not in o.info.arg):
-            return 0
-        if any(r.kind == "t" and r.chain for r in o.srcs):
-            return 0
-        if root.op == "assign" and any(r.kind == "in" and r.index == _target_input(k) and r.chain for r in o.srcs):
-            return 0
-    if k.inplace_of >= 0 and any(r.kind == "in" and r.index == k.inplace_of and r.chain
-                                 for o in k.ops for r in o.srcs):
-        return 0
-    return max(1, CHUNK_ELEMENTS // max(1, math.prod(root.shape[1:])))
-
-
-def _target_input(k: Kernel) -> int:
-    return k.ops[-1].srcs[0].index
-
-
-def spine(k: Kernel) -> frozenset:
-    """Ops that may write their value straight into the output (a chain of single-use values into the root)."""
-    if k.out_kind == "target" or k.inplace_of >= 0 or k.root.op == "copy":
-        return frozenset()
-    uses = [0] * len(k.ops)
-    for o in k.ops:
-        for r in o.srcs:
-            if r.kind == "t":
-                uses[r.index] += 1
-    out, cur = set(), len(k.ops) - 1
-    while True:
-        nxt = None
-        for r in k.ops[cur].srcs:
-            if r.kind == "t" and not r.chain and uses[r.index] == 1:
-                info = k.ops[r.index].info
-                if info.op in OUT_CAPABLE and info.shape == k.root.shape and info.dtype == k.root.dtype:
-                    nxt = r.index
-                    break
-        if nxt is None or k.ops[cur].info.op == "matmul":  # matmul's out must not alias an operand
-            return frozenset(out)
-        out.add(nxt)
-        cur = nxt
-
-
-def _apply(a, chain):
-    for info in chain:
-        a = OPS[info.op].numpy(info, a)
-    return a
-
-
-def _emit(info, args, dst):
-    name = info.op
-    if name == "copy":
-        np.copyto(dst, args[0])
-        return dst
-    if name == "assign":
-        np.copyto(dst, args[1])
-        return dst
-    if dst is None:
-        return OPS[name].numpy(info, *args)
-    uf = UFUNCS.get(name)
-    if uf is not None:
-        uf(*args, out=dst)
-    elif name == "sum":
-        np.sum(args[0], axis=info.arg, keepdims=True, dtype=info.dtype, out=dst)
-    elif name == "max":
-        np.max(args[0], axis=info.arg, keepdims=True, out=dst)
-    elif name == "matmul":
-        np.matmul(args[0], args[1], out=dst)
-    elif name == "cast":
-        np.copyto(dst, args[0], casting="unsafe")
-    else:
-        np.copyto(dst, OPS[name].numpy(info, *args))
-    return dst
+SMALL_REDUCE = 8  # reductions over at most this many elements per output are unrolled
+OUT_SAFE_ELEMENTWISE = frozenset(UFUNCS)  # ops that may overwrite an operand they read at the same index
 
 
 def lower(k: Kernel) -> None:
     """Decide blocking and the spine, then set `k.fn` and `k.code`."""
-    k.chunk_rows = chunk_rows(k)
     k.spine = spine(k)
-    rows = k.chunk_rows
-    last = len(k.ops) - 1
-    writes_out = set(k.spine) | {last}
-    ext = sorted({r for o in k.ops for r in o.srcs if r.kind != "t"}, key=lambda r: (r.kind, r.index, len(r.chain)))
-    consts = k.consts
-    ops = [(o.info, o.srcs) for o in k.ops]
-    scratch_shapes = {i: ((rows,) + o.info.shape[1:], o.info.dtype) for i, o in enumerate(k.ops)
-                      if rows and i not in writes_out}
-    k.scratch_bytes = sum(math.prod(s) * d.itemsize for s, d in scratch_shapes.values()) if rows else \
-        sum(math.prod(o.info.shape) * o.info.dtype.itemsize for i, o in enumerate(k.ops) if i not in writes_out)
-    scratch = {}
-
-    def body(views, out, m):
-        vals = [None] * len(ops)
-        for i, (info, refs) in enumerate(ops):
-            args = [views[r] if r.kind != "t" else (_apply(vals[r.index], r.chain) if r.chain else vals[r.index])
-                    for r in refs]
-            if i in writes_out:
-                dst = out
-            elif m is not None:
-                dst = scratch[i][:m]
-            else:
-                dst = None
-            vals[i] = _emit(info, args, dst)
-
-    def fn(out, *inputs):
-        views = {r: _apply(inputs[r.index] if r.kind == "in" else consts[r.index], r.chain) for r in ext}
-        if not rows:
-            body(views, out, None)
-            return out
-        if not scratch:
-            for i, (shape, dtype) in scratch_shapes.items():
-                scratch[i] = np.empty(shape, dtype)
-        n = out.shape[0]
-        for r0 in range(0, n, rows):
-            r1 = min(n, r0 + rows)
-            body({r: v[r0:r1] for r, v in views.items()}, out[r0:r1], r1 - r0)
-        return out
-
-    k.fn = fn
-    k.code = _code(k, writes_out)
+    writes_out = set(k.spine) | {len(k.ops) - 1, assigned_in_place(k)} - {-1}
+    fused = products(k, SMALL_REDUCE)
+    blocks = plan_blocks(k, frozenset(fused.values()))
+    k.chunk_rows = blocks.rows if blocks else 0
+    gen = _Gen(k, writes_out - set(fused.values()), blocks, fused)
+    src = gen.source()
+    env = gen.env
+    exec(compile(src, f"<tinytorch kernel k{k.index}>", "exec"), env)  # noqa: S102 - our own generated code
+    k.fn = env["kernel"]
+    k.code = src.splitlines()
+    k.scratch_bytes = gen.scratch_bytes
 
 
-def _name(r: Ref) -> str:
-    base = {"in": "in", "c": "const", "t": "t"}[r.kind] + str(r.index)
-    for info in r.chain:
-        base = f"{info.op}({base}, {info.arg!r})"
-    return base
+class _Gen:
+    """Writes one kernel's function: names its views, places each value, emits one line per op."""
+
+    def __init__(self, k: Kernel, writes_out: set, blocks, fused: dict):
+        self.k, self.writes_out, self.blocks, self.fused = k, writes_out, blocks, fused
+        self.elided = frozenset(fused.values())
+        self.env = {"np": np, "_copyto": np.copyto, "_empty": np.empty, "_bc": np.broadcast_to, "_einsum": np.einsum,
+                    "_matmul": np.matmul, "_fold_into": _fold_into, "_overlaps": _overlaps}
+        self.loop = blocks.loop if blocks else frozenset()
+        self.views = {}  # (ref, chain length) -> name of the whole-array view made at entry
+        self.head, self.scratch_bytes = [], 0
+        self.consts = [_scalar(c) for c in k.consts]
+        self.place = self._places()
+
+    # ---------------------------------------------------------------- where each value lives
+
+    def _places(self) -> list:
+        """Per op: ("out",) | ("block", name) (a block's scratch) | ("whole", name) (a whole array: per call
+        on whole-array kernels, allocated once on blocked ones)."""
+        k, ops, loop = self.k, self.k.ops, self.loop
+        order = [i for i in range(len(ops)) if i in loop] + \
+            [i for i in range(len(ops)) if i not in loop and i not in self.elided]
+        pos = {i: p for p, i in enumerate(order)}
+        last = [-1] * len(ops)
+        for i in order:
+            srcs = ops[self.fused[i]].srcs if i in self.fused else ops[i].srcs  # an einsum reads the mul's operands
+            for r in srcs:
+                if r.kind == "t":
+                    last[r.index] = pos[i]
+        crossing = {r.index for i, o in enumerate(ops) if i not in loop and i not in self.elided for r in o.srcs
+                    if r.kind == "t"}
+        place, free, self.buffers = [None] * len(ops), [], {}
+        for i in order:
+            if i in self.writes_out:
+                place[i] = ("out",)
+                continue
+            info = ops[i].info
+            where = "block" if i in loop and i not in crossing else "whole"
+            shape = (self.blocks.rows,) + info.shape[1:] if where == "block" else info.shape
+            key = (where, shape, info.dtype)
+            in_place = set()
+            if info.op in UFUNCS:  # may overwrite an operand that dies here, read at the same index
+                in_place = {r.index for r in ops[i].srcs if r.kind == "t"}
+                in_place -= {r.index for r in ops[i].srcs if r.kind == "t" and r.chain}
+            name = None
+            for j, (buf, bkey, v) in enumerate(free):
+                if bkey == key and (last[v] < pos[i] or last[v] == pos[i] and v in in_place):
+                    name = buf
+                    free.pop(j)
+                    break
+            if name is None:
+                name = f"s{len(self.buffers)}"
+                self.buffers[name] = key
+                self.scratch_bytes += math.prod(shape) * info.dtype.itemsize
+            free.append((name, key, i))
+            place[i] = (where, name)
+        return place
+
+    def value(self, i: int, in_loop: bool) -> str:
+        p = self.place[i]
+        if p[0] == "out":
+            return "o" if in_loop else "out"
+        if p[0] == "whole" and self.blocks and in_loop:
+            return "w" + p[1][1:]  # the block's rows of a whole array
+        return p[1]
+
+    # ---------------------------------------------------------------- operands
+
+    def _const(self, value, prefix) -> str:
+        name = f"{prefix}{len(self.env)}"
+        self.env[name] = value
+        return name
+
+    def _chain(self, expr: str, chain, block: bool = False) -> str:
+        """`expr` seen through `chain`; `block`: expr is one block of rows (chain is row-preserving)."""
+        for info in chain:
+            op, arg = info.op, tuple(info.arg) if isinstance(info.arg, (tuple, list)) else info.arg
+            if op == "reshape":
+                expr = f"{expr}.reshape({((-1,) + arg[1:]) if block else arg!r})"
+            elif op == "permute":
+                expr = f"{expr}.transpose({arg!r})"
+            elif op == "expand":
+                expr = f"_bc({expr}, (r1 - r0,) + {arg[1:]!r})" if block else f"_bc({expr}, {arg!r})"
+            elif op == "slice":
+                sl = tuple(slice(*s) for s in arg)
+                expr = f"{expr}[{self._const((slice(None),) + sl[1:] if block else sl, 'SL')}]"
+            elif op != "detach":
+                expr = f"{self._const(OPS[op].numpy, 'MV')}({self._const(info, 'I')}, {expr})"
+        return expr
+
+    def operand(self, r: Ref, ufunc: bool, in_loop: bool) -> str:
+        chain = r.chain
+        if ufunc and chain and chain[-1].op == "expand":
+            chain = chain[:-1]  # the ufunc broadcasts the operand itself
+        if r.kind == "c" and ufunc and self.consts[r.index] is not None:
+            return self._const(self.consts[r.index], "C")
+        if r.kind == "t":
+            return self._chain(self.value(r.index, in_loop), chain, block=in_loop)
+        key = (r, len(chain))
+        if key not in self.views:
+            base = f"in{r.index}" if r.kind == "in" else self._const(self.k.consts[r.index], "CA")
+            self.views[key] = f"x{len(self.views)}"
+            self.head.append(f"    {self.views[key]} = {self._chain(base, chain)}")
+        name = self.views[key]
+        shape = chain[-1].shape if chain else self._base_shape(r)
+        return f"{name}[r0:r1]" if in_loop and shape and shape[0] == self.blocks.n0 else name
+
+    def _base_shape(self, r: Ref):
+        if r.kind == "t":
+            return self.k.ops[r.index].info.shape
+        return self.k.inputs[r.index].base.shape if r.kind == "in" else self.k.consts[r.index].shape
+
+    def _base_dtype(self, r: Ref):
+        if r.kind == "t":
+            return self.k.ops[r.index].info.dtype
+        return self.k.inputs[r.index].base.dtype if r.kind == "in" else self.k.consts[r.index].dtype
+
+    # ---------------------------------------------------------------- the function
+
+    def source(self) -> str:
+        k, blocks = self.k, self.blocks
+        loop_lines, tail_lines, made = [], [], set()
+        for i, o in enumerate(k.ops):
+            if i in self.elided:
+                continue
+            in_loop = i in self.loop
+            p = self.place[i]
+            if not blocks and p[0] == "whole" and p[1] not in made:
+                made.add(p[1])
+                _, shape, dtype = self.buffers[p[1]]
+                tail_lines.append(f"    {p[1]} = _empty({shape!r}, {self._const(dtype, 'DT')})")
+            line = self.emit(i, o, self.value(i, in_loop), in_loop)
+            (loop_lines if in_loop else tail_lines).append(("        " if in_loop else "    ") + line)
+        params = "".join(f", in{j}" for j in range(len(k.inputs)))
+        how = (f"blocks of {blocks.rows} rows of axis 0, then the ops after the reduction once" if blocks
+               else "whole arrays")
+        lines = [f"# kernel k{k.index}: {k.op} -> {k.dtype}{list(k.shape)}; {how}", f"def kernel(out{params}):"]
+        guard = k.out_kind == "target" and (blocks is not None or any(
+            self.place[i] is not None and self.place[i][0] == "out" for i in range(len(k.ops) - 1)))
+        if guard:  # the target is written before the last op: nothing may read it under another name
+            chained = sorted({r.index for o in k.ops for r in o.srcs if r.kind == "in" and r.chain})
+            plain = sorted({r.index for o in k.ops for r in o.srcs if r.kind == "in"} - set(chained)
+                           - {k.ops[-1].srcs[0].index})
+            lines += ["    target = out",
+                      f"    if _overlaps(out, ({''.join(f'in{j}, ' for j in chained)}), "
+                      f"({''.join(f'in{j}, ' for j in plain)})):",
+                      "        out = _empty(target.shape, target.dtype)"]
+        if blocks:
+            scratch = _Scratch(blocks, self.buffers)
+            self.env["_scratch"] = scratch
+            lines.append(f"    {''.join(n + ', ' for n in scratch.whole)}blocks, = _scratch.arrays()")
+        lines += self.head
+        if blocks:
+            names = ["r0", "r1"] + list(scratch.block) + ["w" + n[1:] for n in scratch.whole]
+            lines.append(f"    for {', '.join(names)} in blocks:")
+            if any(self.place[i][0] == "out" for i in self.loop):
+                lines.append("        o = out[r0:r1]")
+            lines += loop_lines
+        lines += tail_lines
+        if guard:
+            lines += ["    if out is not target:", "        _copyto(target, out)", "    return target"]
+        else:
+            lines.append("    return out")
+        return "\n".join(lines) + "\n"
+
+    def emit(self, i, o, d, in_loop) -> str:
+        info, op = o.info, o.info.op
+        uf = UFUNCS.get(op)
+        args = [self.operand(r, uf is not None, in_loop) for r in o.srcs] if i not in self.fused else []
+        if uf is not None:
+            return f"{self._const(uf, 'UF')}({', '.join(args)}, out={d})"
+        if op == "cast":
+            return f"_copyto({d}, {args[0]}, casting='unsafe')"
+        if op == "copy":
+            return f"_copyto({d}, {args[0]})"
+        if op == "assign":
+            if o.srcs[1].kind == "t" and self.place[o.srcs[1].index][0] == "out":
+                return "pass  # the value was computed in the target"
+            return f"_copyto({d}, {args[1]})"
+        if op == "matmul":
+            return f"_matmul({args[0]}, {args[1]}, out={d})"
+        if i in self.fused:
+            return self._einsum(info, self.k.ops[self.fused[i]], d, in_loop)
+        if op in ("sum", "max"):
+            return self._reduce(info, o, args[0], d)
+        if op == "fold":
+            self.scratch_bytes += math.prod(info.shape) * info.dtype.itemsize  # the accumulator, at most
+            return f"_fold_into({d}, {args[0]}, {self._const(info, 'I')})"
+        if op == "where" and self.place[i][0] != "out":  # scratch never aliases an operand
+            return f"_copyto({d}, {args[2]}); _copyto({d}, {args[1]}, where={args[0]})"
+        fn = self._const(OPS[op].numpy, "NP")
+        return f"_copyto({d}, {fn}({self._const(info, 'I')}{''.join(', ' + a for a in args)}))"
+
+    def _einsum(self, info, mul, d, in_loop) -> str:
+        """sum(a * b) over `info.arg` as one einsum into `d` (viewed without the reduced axes)."""
+        letters = "abcdefghijklmnopqrstuvwxyz"[:len(mul.info.shape)]
+        kept = "".join(c for ax, c in enumerate(letters) if ax not in info.arg)
+        shape = tuple(n for ax, n in enumerate(info.shape) if ax not in info.arg)
+        if in_loop:
+            shape = (-1,) + shape[1:]
+        a, b = (self.operand(r, False, in_loop) for r in mul.srcs)
+        return f"_einsum('{letters},{letters}->{kept}', {a}, {b}, out={d}.reshape({shape!r}))"
+
+    def _reduce(self, info, o, a, d) -> str:
+        axes = tuple(info.arg)
+        r = o.srcs[0]
+        src = r.chain[-1].shape if r.chain else self._base_shape(r)
+        extent = math.prod(src[ax] for ax in axes)
+        uf = self._const(np.add if info.op == "sum" else np.maximum, "UF")
+        if 1 < extent <= SMALL_REDUCE and (info.op == "max" or self._base_dtype(r) == info.dtype):
+            picks = [f"{a}[{self._const(tuple(slice(j, j + 1) if ax in axes else slice(None) for ax, j in enumerate(idx)), 'SL')}]"
+                     for idx in _window_indices(src, axes)]
+            return "; ".join([f"{uf}({picks[0]}, {picks[1]}, out={d})"] + [f"{uf}({d}, {p}, out={d})" for p in picks[2:]])
+        dtype = f", dtype={self._const(info.dtype, 'DT')}" if info.op == "sum" else ""
+        return f"{uf}.reduce({a}, axis={axes!r}{dtype}, out={d}, keepdims=True)"
 
 
-def _code(k: Kernel, writes_out) -> list:
-    head = f"kernel k{k.index}: " + (f"for rows in blocks of {k.chunk_rows} of axis 0:" if k.chunk_rows else
-                                     "whole arrays:")
-    lines = [head]
-    for i, o in enumerate(k.ops):
-        dst = "out" if i in writes_out else (f"scratch{i}" if k.chunk_rows else f"t{i}")
-        args = ", ".join(_name(r) for r in o.srcs)
-        arg = "" if o.info.arg is None or o.info.op in ("assign",) else f" arg={o.info.arg!r}"
-        lines.append(f"  t{i} = {dst} <- np.{o.info.op}({args}){arg}  # {o.info.dtype}{list(o.info.shape)}")
-    return lines
+class _Scratch:
+    """A blocked kernel's scratch, allocated on its first run (so it is part of that run's measured memory)
+    and kept: block arrays (one block of rows each) and whole arrays (values the ops after the blocks read)."""
+
+    def __init__(self, blocks, buffers: dict):
+        self.blocks = blocks
+        self.block = {n: key for n, key in buffers.items() if key[0] == "block"}
+        self.whole = {n: key for n, key in buffers.items() if key[0] == "whole"}
+        self._arrays = None
+
+    def arrays(self) -> tuple:
+        if self._arrays is None:
+            block = [np.empty(shape, dtype) for _, shape, dtype in self.block.values()]
+            whole = [np.empty(shape, dtype) for _, shape, dtype in self.whole.values()]
+            per_block = []
+            for r0, r1 in self.blocks.ranges:
+                m = r1 - r0
+                per_block.append((r0, r1, *[b[:m] for b in block], *[w[r0:r1] for w in whole]))
+            self._arrays = (*whole, per_block)
+        return self._arrays
+
+
+def _window_indices(shape, axes):
+    idx = [0] * len(shape)
+    for flat in range(math.prod(shape[ax] for ax in axes)):
+        rem = flat
+        for ax in reversed(axes):
+            idx[ax] = rem % shape[ax]
+            rem //= shape[ax]
+        yield tuple(idx)
+
+
+def _scalar(c):
+    """The NumPy scalar a uniform constant array stands for, or None."""
+    if c.size and all(s == 0 for s in c.strides):
+        return c.dtype.type(c.reshape(-1)[0])
+    return None
+
+
+def _overlaps(out, chained, plain) -> bool:
+    """Whether an input may alias the assign target other than as the very same array read at the same index
+    (a cached Program cannot know which of its inputs share memory: that is the caller's data)."""
+    return any(np.may_share_memory(out, a) for a in chained) or any(
+        a is not out and np.may_share_memory(out, a) for a in plain)
+
+
+def _fold_into(out, x, info):
+    """fold (each window added back where it came from) into `out`. The sums run over the windows' dims in
+    the order `x` lies in memory (an accumulator in that order, then one copy), not in `out`'s order."""
+    (kh, kw), (sh, sw), (dh, dw), _ = info.arg
+    oh, ow = x.shape[-2:]
+    nb = x.ndim - 4
+    dims = list(range(nb)) + [nb + 2, nb + 3]  # x's axes for out's axes
+    perm = sorted(range(nb + 2), key=lambda d: -abs(x.strides[dims[d]]))
+    acc = out if perm == sorted(perm) else np.empty(tuple(out.shape[d] for d in perm), out.dtype)
+    xs = x.transpose(*[dims[d] for d in perm], nb, nb + 1)
+    h, w = perm.index(nb), perm.index(nb + 1)
+    acc[...] = 0
+    for i in range(kh):
+        for j in range(kw):
+            sl = [slice(None)] * (nb + 2)
+            sl[h] = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            sl[w] = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            acc[tuple(sl)] += xs[..., i, j]
+    if acc is not out:
+        np.copyto(out, acc.transpose(np.argsort(perm)))
+    return out

@@ -1,6 +1,6 @@
 """Compile a graph into a Program: passes, kernels, schedule, memory plan, lowering.
 
-    fold -> dce -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy)
+    fold -> dce -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy | llvm)
 
 Each pass can be switched off by name (`Options.disabled`, see PASS_NAMES);
 each records the node (or kernel) counts before and after for `explain`.
@@ -26,7 +26,9 @@ from .lower_numpy import lower
 from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
 from .passes.memplan import PlanBuffer
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "llvm")
+DEFAULT_BACKEND = "llvm"  # the whole suite passes on it (tests/conftest.py pins numpy unless TINYTORCH_BACKEND is set)
+BACKEND_ENV = "TINYTORCH_BACKEND"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Options:
 
 
 class _Config:
-    options = Options(backend=os.environ.get("TINYTORCH_BACKEND", "numpy"))
+    options = Options(backend=os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND)
 
 
 CONFIG = _Config()
@@ -88,6 +90,7 @@ class Program:
     last_run_s: float = 0.0
     kernel_s: list = field(default_factory=list)  # per kernel: seconds in the last timed run
     arena: object = None
+    native: object = None  # lower_llvm.NativeProgram when the backend is llvm
     _outs: list = field(default_factory=list)
 
     @property
@@ -97,6 +100,9 @@ class Program:
     def _bind(self):
         self.arena = Arena(self.memory_plan.peak_bytes)
         offsets = {b.name: b.offset for b in self.memory_plan.buffers}
+        if self.native is not None:
+            self.native.bind(self.arena, offsets)
+            return
         self._outs = [self.arena.view(offsets[f"k{k.index}"], k.shape, k.dtype) if k.out_kind == "arena"
                       else None for k in self.kernels]
 
@@ -112,6 +118,8 @@ class Program:
     def run(self, arrays, timed: bool = False):
         if self.arena is None:
             self._bind()
+        if self.native is not None:
+            return self._run_native(arrays, timed)
         slots = list(arrays) + [None] * len(self.kernels)
         call = self._call
         if timed:
@@ -129,6 +137,15 @@ class Program:
         run_steps(steps, slots, self.describe)
         self.last_run_s = time.perf_counter() - t0
         return [slots[s] for s in self.output_slots]
+
+    def _run_native(self, arrays, timed):
+        times = [0.0] * len(self.kernels) if timed else None
+        t0 = time.perf_counter()
+        outs = self.native.run(arrays, self.describe, times)
+        self.last_run_s = time.perf_counter() - t0
+        if timed:
+            self.kernel_s = times
+        return outs
 
     def describe(self, i: int) -> str:
         k = self.kernels[i]
@@ -157,13 +174,20 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     plan, frees = _memory(kernels, len(inputs), inputs, options)
     records.append(PassRecord("memplan", plan.no_reuse_bytes, plan.peak_bytes, "bytes",
                               (time.perf_counter() - t) * 1e3, options.on("memplan")))
-    for k in kernels:
-        lower(k)
     out_slots = _output_slots(g, groups, order_, len(inputs))
+    native = None
+    if options.backend == "llvm":
+        from .lower_llvm import lower_program
+        native = lower_program(kernels, len(inputs), inputs, out_slots)
+    else:
+        for k in kernels:
+            lower(k)
     is_in = {id(n) for n in inputs}
-    return Program(kernels, len(inputs), out_slots, plan,
+    prog = Program(kernels, len(inputs), out_slots, plan,
                    ir.listing(list(targets), stop=lambda n: id(n) in is_in),
                    ir.listing(list(g.targets), stop=g.is_input), records, options, frees)
+    prog.native = native
+    return prog
 
 
 def optimize(order, inputs, targets, options: Options) -> dict:

@@ -23,37 +23,71 @@ _CACHE: dict = {}
 
 
 def is_computed(n: ir.Node) -> bool:
-    return n.op == "buffer" or n in ir.REALIZED
+    return n._value is not None
 
 
 def value(n: ir.Node) -> np.ndarray:
     """The array of a computed node."""
-    return n.arg.array if n.op == "buffer" else ir.REALIZED[n].array
+    return n._value.array
 
 
-def _is_input(n) -> bool:
-    return n.op == "buffer" or n in ir.REALIZED
+_is_input = is_computed
+
+# Each distinct (op, shape, dtype, arg) -- or ("in", shape, dtype) for an input -- gets a small int once, so a
+# structural key is a flat tuple of ints: cheap to hash and compare on every cached step. The table grows only
+# with node kinds that reached a realize, as the Program cache itself does.
+_SIDS: dict = {}
 
 
-def linearize(targets):
-    """Graph order, the input nodes, and the structural key (inputs abstracted to shape and dtype)."""
-    order = ir.toposort(targets, stop=_is_input)
+def _sid(n: ir.Node, sids=_SIDS) -> int:
+    arg = n.arg
+    k = (n.op, n.shape, n.dtype, None if arg is None else ir._argkey(arg))
+    sid = sids.get(k)
+    if sid is None:
+        sid = sids[k] = len(sids)
+    ir.set_sid(n, sid)
+    return sid
+
+
+def linearize(targets, order=None):
+    """Graph order, the input nodes, and the structural key (inputs abstracted to shape and dtype).
+
+    `order` is `ir.pending(targets)` when the caller has already walked the graph. The key lists, per node in
+    order, its kind id (`_sid`, memoized on the node), its source count and its sources' positions; per input
+    the id of ("in", shape, dtype) and -1; then -2 and the targets' positions.
+    """
+    if order is None:
+        order = ir.pending(targets)
     index, inputs, key = {}, [], []
-    for n in order:
-        index[id(n)] = len(index)
-        if _is_input(n):
+    append = key.append
+    sids = _SIDS
+    for i, n in enumerate(order):
+        index[id(n)] = i
+        if n._value is not None:
             inputs.append(n)
-            key.append(("in", n.shape, n.dtype))
+            k = ("in", n.shape, n.dtype)
+            sid = sids.get(k)
+            if sid is None:
+                sid = sids[k] = len(sids)
+            append(sid)
+            append(-1)
         else:
-            key.append((n.op, tuple(index[id(s)] for s in n.srcs), n.shape, n.dtype, ir._argkey(n.arg)))
-    key.append(tuple(index[id(t)] for t in targets))
+            sid = n._sid
+            append(_sid(n) if sid is None else sid)
+            srcs = n.srcs
+            append(len(srcs))
+            for s in srcs:
+                append(index[id(s)])
+    append(-2)
+    for t in targets:
+        append(index[id(t)])
     return order, inputs, tuple(key)
 
 
-def plan(targets, options: Options | None = None) -> Program:
+def plan(targets, options: Options | None = None, order=None) -> Program:
     """Compile (or fetch from the cache) the Program for `targets` without running it."""
     options = options or Options.current()
-    order, inputs, key = linearize(targets)
+    order, inputs, key = linearize(targets, order)
     full_key = (key, options.key())
     prog = _CACHE.get(full_key)
     if prog is None:
@@ -69,19 +103,21 @@ def plan(targets, options: Options | None = None) -> Program:
     return prog, inputs
 
 
-def realize(targets) -> None:
-    targets = list(dict.fromkeys(t for t in targets if not is_computed(t)))
+def realize(targets, order=None) -> None:
+    """Compute `targets`; `order` may pass `ir.pending(targets)` for exactly these (deduplicated, pending)
+    targets, when the caller has walked the graph already."""
+    targets = list(dict.fromkeys(t for t in targets if t._value is None))
     if not targets:
         return
     STATS["realizes"] += 1
     hits = STATS["cache_hits"]
-    prog, inputs = plan(targets)
+    prog, inputs = plan(targets, order=order)
     t0 = time.perf_counter()
-    outs = prog.run([value(n) for n in inputs], timed=debug.level() >= 2)
+    outs = prog.run([n._value.array for n in inputs], timed=debug.level() >= 2)
     STATS["run_s"] += time.perf_counter() - t0
     debug.ran(prog, cached=STATS["cache_hits"] > hits)
     for n, a in zip(targets, outs):
-        ir.REALIZED[n] = Buffer(a if isinstance(a, np.ndarray) else np.asarray(a))
+        ir.REALIZED[n] = Buffer(a if type(a) is np.ndarray else np.asarray(a))
 
 
 def clear_cache() -> None:
@@ -100,7 +136,7 @@ class _Eager:
 
 def _eager_eval(n: ir.Node) -> None:
     """Compute a node the moment it is built: one NumPy call, no compiler."""
-    if n.op == "buffer" or n in ir.REALIZED:
+    if n._value is not None:
         return
     pending = [s for s in n.srcs if not is_computed(s)]
     if pending:  # built lazily before eager mode was entered

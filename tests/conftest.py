@@ -9,6 +9,10 @@ import tinytorch as tt
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
+if not os.environ.get("TINYTORCH_BACKEND"):  # numpy, also for child processes: LLVM compile time would multiply
+    os.environ["TINYTORCH_BACKEND"] = "numpy"  # over ~2000 distinct test programs (test_llvm_backend covers llvm)
+    tt.set_backend("numpy")
+
 
 def data_dir():
     """TINYTORCH_DATA, then ../shared/datasets; skip (or fail under CI=true) when neither exists."""

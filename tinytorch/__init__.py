@@ -24,6 +24,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, 
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
 from .lazy import realize, eager, is_eager, stats, reset_stats  # noqa
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
+from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz  # noqa
 from . import data  # noqa: F401,E402
 

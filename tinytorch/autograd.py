@@ -44,34 +44,45 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-def grad_nodes(roots, root_grads, wanted, stop=frozenset()):
+def grad_nodes(roots, root_grads, wanted, stop=frozenset(), order=None):
     """Gradients of `roots` (seeded with `root_grads`) with respect to the nodes in `wanted`.
 
     Returns {id(node): gradient node} for each wanted node the roots depend on. The walk does not enter
-    `detach` nodes or nodes in `stop` (leaves that collect gradients).
+    `detach` nodes or nodes in `stop` (leaves that collect gradients); `order` may pass that walk when the
+    caller has made it already.
     """
-    order = C.ir.toposort(roots, stop=lambda n: n.op == "detach" or id(n) in stop)
+    if order is None:
+        order = C.ir.toposort(roots, stop=lambda n: n.op == "detach" or id(n) in stop)
     wanted = set(wanted)
     leads = set()  # nodes with a path to something wanted
     for n in order:
-        if id(n) in wanted or (n.op != "detach" and id(n) not in stop and any(id(s) in leads for s in n.srcs)):
-            leads.add(id(n))
+        k = id(n)
+        if k in wanted:
+            leads.add(k)
+        elif n.op != "detach" and k not in stop:
+            for s in n.srcs:
+                if id(s) in leads:
+                    leads.add(k)
+                    break
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = C.ops.add(grads[id(r)], g) if id(r) in grads else g
+    ops = C.OPS
     for n in reversed(order):
         g = grads.get(id(n))
-        if g is None or n.op == "detach" or id(n) in stop or not n.srcs:
+        if g is None or not n.srcs or n.op == "detach" or id(n) in stop:
             continue
-        if not any(id(s) in leads for s in n.srcs):
+        need = [id(s) in leads for s in n.srcs]
+        if True not in need:
             continue
-        vjp = C.OPS[n.op].vjp
+        vjp = ops[n.op].vjp
         if vjp is None:
             continue
-        for s, gs in zip(n.srcs, _call_vjp(vjp, n, g, [id(s) in leads for s in n.srcs])):
-            if gs is None or id(s) not in leads:
+        for s, gs, needed in zip(n.srcs, _call_vjp(vjp, n, g, need), need):
+            if gs is None or not needed:
                 continue
-            grads[id(s)] = C.ops.add(grads[id(s)], gs) if id(s) in grads else gs
+            k = id(s)
+            grads[k] = C.ops.add(grads[k], gs) if k in grads else gs
     return {k: grads[k] for k in wanted if k in grads}
 
 
@@ -123,13 +134,17 @@ def backward(output: Tensor, gradient=None) -> None:
                            "requires_grad=True (or it was built under no_grad/detach)")
     seed = _seed(output, gradient)
     order = C.ir.toposort([output._node], stop=lambda n: n.op == "detach" or n in GRAD_LEAVES)
-    leaves = {}
+    leaves, dead = {}, False
     for n in order:
         ref = GRAD_LEAVES.get(n)
-        t = ref() if ref is not None else None
-        if t is not None:
-            leaves[id(n)] = t
-    got = grad_nodes([output._node], [seed], leaves.keys(), stop=frozenset(leaves))
+        if ref is not None:
+            t = ref()
+            if t is not None:
+                leaves[id(n)] = t
+            else:
+                dead = True
+    # the engine's walk stops at the live leaves: this walk is that one unless a leaf's tensor has died
+    got = grad_nodes([output._node], [seed], leaves.keys(), stop=frozenset(leaves), order=None if dead else order)
     for k, t in leaves.items():  # graph order, not the set order of ids: keeps the next Program's key stable
         g = got.get(k)
         if g is None:

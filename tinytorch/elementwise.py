@@ -14,7 +14,7 @@ import numpy as np
 
 from . import compiler as C
 from . import dtypes
-from .tensor import Tensor, _make
+from .tensor import Tensor, _make, _result
 
 
 def as_tensor(x, dtype=None) -> Tensor:
@@ -61,8 +61,38 @@ def _operands(op, xs, dtype=None):
     return out
 
 
+def _quick_result(a, b):
+    """`dtypes.result_type(a, b)` for the common cases, else None: two tensors of one dtype, or a tensor with
+    a Python int or float of no higher category (the tensor's dtype wins)."""
+    if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            return None
+        a, b = b, a
+    d = a._node.dtype
+    if isinstance(b, Tensor):
+        return d if b._node.dtype is d or b._node.dtype == d else None
+    tb = type(b)
+    if tb is float:
+        return d if d.kind == "f" else None
+    if tb is int:
+        return d if d.kind in "fiu" else None
+    return None
+
+
 def _binary(op, a, b, dtype=None, name=None, swap=False) -> Tensor:
     """Primitive `op` on (a, b), or on (b, a) if `swap`; errors say `name` (the user's op) and a, b in order."""
+    d = _quick_result(a, b)
+    if d is not None and (dtype is None or dtype == d):
+        x, y = a, b  # no promotion needed: broadcast, or make the scalar a constant of the tensor's shape
+        if not isinstance(x, Tensor):
+            x, y, srcs = C.const(x, y._node.shape, d), y._node, (y,)
+        elif not isinstance(y, Tensor):
+            x, y, srcs = x._node, C.const(y, x._node.shape, d), (x,)
+        else:
+            if x._node.shape != y._node.shape:
+                x, y = _operands(name or op, (x, y), d)
+            x, y, srcs = x._node, y._node, (x, y)
+        return _result(C.build(op, y, x) if swap else C.build(op, x, y), srcs)
     name = name or op
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}: needs at least one tensor")
@@ -75,7 +105,9 @@ def _binary(op, a, b, dtype=None, name=None, swap=False) -> Tensor:
 
 
 def _float_result(*xs):
-    d = dtypes.result_type(*xs)
+    d = _quick_result(*xs) if len(xs) == 2 else None
+    if d is None:
+        d = dtypes.result_type(*xs)
     return d if d.kind == "f" else dtypes.DEFAULT_FLOAT
 
 

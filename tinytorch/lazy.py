@@ -19,9 +19,10 @@ def _assigned_buffers(order):
     return {id(n.srcs[0].arg) for n in order if n.op == "assign"}
 
 
-def _readers_of(buffers, exclude):
-    """Live lazy tensors whose graphs read any of `buffers` before they are overwritten."""
-    seen, hits = {}, []
+def _readers_of(buffers, exclude, live=None):
+    """Live lazy tensors (of `live`, default all of LAZY) whose graphs read any of `buffers` before they are
+    overwritten."""
+    seen, hits = {}, []  # id(node) -> whether its graph reads a written buffer
 
     def reads(node):
         stack, found = [node], False
@@ -32,22 +33,23 @@ def _readers_of(buffers, exclude):
             if k in seen:
                 found = found or seen[k]
                 continue
-            if n.op == "assign":
-                seen[k] = False
-                continue
-            if n.op == "buffer" and id(n.arg) in buffers:
-                found = True
             seen[k] = False
-            visit.append(n)
-            if not C.is_computed(n):
+            op = n.op
+            if op == "assign":
+                continue
+            if op == "buffer" and id(n.arg) in buffers:
+                found = True
+            visit.append(k)
+            if n._value is None:
                 stack.extend(n.srcs)
         if found:
-            for n in visit:
-                seen[id(n)] = True
+            for k in visit:
+                seen[k] = True
         return found
 
-    for t in list(LAZY):
-        if t._node not in exclude and not C.is_computed(t._node) and reads(t._node):
+    for t in (LAZY if live is None else live):
+        n = t._node
+        if n not in exclude and n._value is None and reads(n):
             hits.append(t)
     return hits
 
@@ -56,24 +58,28 @@ def realize(*tensors: Tensor) -> None:
     """Compute all of `tensors` with one compiled Program (tensors may also be given as one list)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    todo = [t for t in tensors if not C.is_computed(t._node)]
+    todo = [t for t in tensors if t._node._value is None]
     if not todo:
         return
     nodes = [t._node for t in todo]
-    order = C.ir.toposort(nodes, stop=C.is_computed)
+    seen = set()
+    order = C.ir.pending(nodes, seen)
     written = _assigned_buffers(order)
     if written:
         # an assign reached only through another target (x.detach() of a pending update) must still be
         # recorded as done, or the tensor holding it would run the update a second time
         targets = {id(n) for n in nodes}
         inner = {id(n) for n in order if n.op == "assign" and id(n) not in targets}
-        holders = [t for t in LAZY if id(t._node) in inner]
+        live = list(LAZY)
+        holders = [t for t in live if id(t._node) in inner] if inner else []
         todo += holders
         nodes += [t._node for t in holders]
-        extra = _readers_of(written, set(nodes))
+        extra = _readers_of(written, set(nodes), live)
         todo += extra
-        nodes += [t._node for t in extra]
-    C.realize(nodes)
+        more = [t._node for t in extra]
+        nodes += more
+        C.ir.pending(more, seen, order)  # the walk over nodes + holders + extra, continued
+    C.realize(nodes, order=order)
     for t in todo:
         _settle(t)
 
@@ -86,8 +92,6 @@ def _settle(t: Tensor) -> None:
         t._set_node(C.leaf(n.srcs[0].arg))
     elif n.op != "buffer" and not t._requires_grad:
         t._set_node(C.leaf(C.REALIZED[n]))
-    else:
-        LAZY.discard(t)
 
 
 # ---------------------------------------------------------------- eager mode

@@ -27,25 +27,39 @@ GRAD_LEAVES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _LazySet:
-    """Tensors whose node is not computed yet, held weakly by identity (Tensor.__eq__ builds a graph node,
-    so WeakSet cannot hold them); realize() checks them for reads of state it overwrites."""
+    """Tensors whose node is not computed yet, held weakly (Tensor.__eq__ builds a graph node, so WeakSet cannot
+    hold them); realize() checks them for reads of state it overwrites.
+
+    Adding is one weak reference appended to a list (every lazy op adds its result). Tensors that died or got
+    computed are dropped when the set is read, and when the list outgrows twice its last live size."""
 
     def __init__(self):
-        self._refs = {}
+        self._refs = []
+        self._limit = 1024
 
     def add(self, t):
-        k = id(t)
-        if k not in self._refs:
-            self._refs[k] = weakref.ref(t, lambda _, k=k, refs=self._refs: refs.pop(k, None))
+        self._refs.append(weakref.ref(t))
+        if len(self._refs) > self._limit:
+            self._live()
 
     def discard(self, t):
-        self._refs.pop(id(t), None)
+        pass  # a computed tensor is dropped at the next read
+
+    def _live(self) -> list:
+        live = {}
+        for r in self._refs:
+            t = r()
+            if t is not None and t._node._value is None:
+                live.setdefault(id(t), (r, t))
+        self._refs = [r for r, _ in live.values()]
+        self._limit = max(1024, 2 * len(self._refs))
+        return [t for _, t in live.values()]
 
     def __iter__(self):
-        return iter([t for t in (r() for r in list(self._refs.values())) if t is not None])
+        return iter(self._live())
 
     def __len__(self):
-        return len(self._refs)
+        return len(self._live())
 
 
 LAZY = _LazySet()
@@ -72,7 +86,7 @@ class Tensor:
         self.grad = None
         if requires_grad:
             self.requires_grad = True
-        if not C.is_computed(node):
+        if node._value is None:
             LAZY.add(self)
         return self
 
@@ -144,13 +158,13 @@ class Tensor:
 
     def _set_node(self, node) -> None:
         """Point at a new node (a realized value, or the next version of a buffer after `assign`)."""
-        if self._node in GRAD_LEAVES and GRAD_LEAVES[self._node]() is self:
-            del GRAD_LEAVES[self._node]
-            GRAD_LEAVES[node] = weakref.ref(self)
+        if self._requires_grad:  # only a tensor that requires grad can be a gradient leaf
+            ref = GRAD_LEAVES.get(self._node)
+            if ref is not None and ref() is self:
+                del GRAD_LEAVES[self._node]
+                GRAD_LEAVES[node] = weakref.ref(self)
         self._node = node
-        if C.is_computed(node):
-            LAZY.discard(self)
-        else:
+        if node._value is None:
             LAZY.add(self)
 
     # ------------------------------------------------------------ out to NumPy
@@ -228,6 +242,8 @@ class Tensor:
     # ------------------------------------------------------------ dtype conversion
 
     def to(self, dtype=None, *args, **kwargs) -> "Tensor":
+        if dtype is self._node.dtype and not kwargs:
+            return self
         dtype = kwargs.get("dtype", dtype)
         if dtype is None or isinstance(dtype, str) and dtype in ("cpu",):
             return self
@@ -290,12 +306,25 @@ def _axis(dim, ndim, op) -> int:
 
 def _make(op: str, srcs: tuple, arg=None) -> Tensor:
     """Build one node from tensors and wrap it; gradients flow when any source asks for them."""
-    node = C.build(op, *(s._node for s in srcs), arg=arg)
-    needs = _GradMode.enabled and any(s._requires_grad for s in srcs)
-    if not _GradMode.enabled and any(s._requires_grad for s in srcs):
+    return _result(C.build(op, *[s._node for s in srcs], arg=arg), srcs)
+
+
+def _result(node, srcs) -> Tensor:
+    """Wrap a node just built from `srcs` (the tensor operands; constants need not be listed)."""
+    needs = False
+    for s in srcs:
+        if s._requires_grad:
+            needs = True
+            break
+    if needs and not _GradMode.enabled:
         node = C.build("detach", node)  # built under no_grad: the engine must not walk into it
-    if not needs and C.eager_enabled():
+        needs = False
+    if not needs and C.ops.Hooks.eager is not None:
         node = C.leaf(C.REALIZED[node])  # eager and no graph to keep: drop the graph now, as PyTorch does
-    t = Tensor._wrap(node)
+    t = object.__new__(Tensor)
+    t._node = node
     t._requires_grad = needs
+    t.grad = None
+    if node._value is None:
+        LAZY.add(t)
     return t

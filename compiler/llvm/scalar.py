@@ -19,7 +19,8 @@ from .. import ops
 from . import mathfns as M
 
 I1, I8 = ir.IntType(1), ir.IntType(8)
-REGISTER = {"float16": M.F32, "float32": M.F32, "float64": M.F64, "int32": M.I32, "int64": M.I64, "bool": I1}
+REGISTER = {"float16": M.F32, "float32": M.F32, "float64": M.F64, "int32": M.I32, "int64": M.I64, "uint8": I8,
+            "bool": I1}
 MEMORY = dict(REGISTER, float16=ir.HalfType(), bool=I8)
 
 
@@ -37,6 +38,10 @@ def is_float(dtype) -> bool:
 
 def is_bool(dtype) -> bool:
     return np.dtype(dtype).kind == "b"
+
+
+def is_unsigned(dtype) -> bool:
+    return np.dtype(dtype).kind == "u"
 
 
 def constant(value, dtype) -> ir.Constant:
@@ -144,7 +149,8 @@ def _maximum(b, a, t, o):
     if is_float(t):
         m = b.select(b.fcmp_ordered(">", x, y), x, y)  # y when y is NaN
         return b.select(M.isnan(b, x), x, m)
-    return b.select(b.icmp_signed(">", x, y), x, y)
+    gt = b.icmp_unsigned(">", x, y) if is_unsigned(t) else b.icmp_signed(">", x, y)
+    return b.select(gt, x, y)
 
 
 def _pow(b, a, t, o):
@@ -189,10 +195,20 @@ def _safe_divisor(b, y):
     return b.select(bad, ir.Constant(ty, 1), y)
 
 
+def _udivmod(b, x, y, rem):
+    """Unsigned x // y or x % y, 0 where y == 0 (as NumPy)."""
+    zero = ir.Constant(x.type, 0)
+    is_zero = b.icmp_unsigned("==", y, zero)
+    d = b.select(is_zero, ir.Constant(x.type, 1), y)
+    return b.select(is_zero, zero, b.urem(x, d) if rem else b.udiv(x, d))
+
+
 def _floordiv(b, a, t, o):
     x, y = a
     ty = x.type
     zero = ir.Constant(ty, 0)
+    if is_unsigned(t):
+        return _udivmod(b, x, y, False)
     d = _safe_divisor(b, y)
     q, r = b.sdiv(x, d), b.srem(x, d)
     adjust = b.and_(b.icmp_signed("!=", r, zero), b.xor(b.icmp_signed("<", r, zero), b.icmp_signed("<", d, zero)))
@@ -211,6 +227,8 @@ def _mod(b, a, t, o):
                      b.xor(b.fcmp_ordered("<", r, zero), b.fcmp_ordered("<", y, zero)))
         r = b.select(fix, b.fadd(r, y), r)
         return b.select(b.fcmp_ordered("==", r, zero), M.call(b, "copysign", zero, y), r)
+    if is_unsigned(t):
+        return _udivmod(b, x, y, True)
     zero = ir.Constant(ty, 0)
     d = _safe_divisor(b, y)
     r = b.srem(x, d)
@@ -223,7 +241,7 @@ def _cmplt(b, a, t, o):
     x, y = a
     if is_float(t):
         return b.fcmp_ordered("<", x, y)
-    return b.icmp_unsigned("<", x, y) if is_bool(t) else b.icmp_signed("<", x, y)
+    return b.icmp_unsigned("<", x, y) if is_bool(t) or is_unsigned(t) else b.icmp_signed("<", x, y)
 
 
 def _cmpeq(b, a, t, o):
@@ -243,17 +261,20 @@ def _cast(b, a, t, o):
             b.icmp_unsigned("!=", x, ir.Constant(x.type, 0))
     if is_float(dst):
         if not is_float(src):
-            v = b.uitofp(x, M.F64) if is_bool(src) else b.sitofp(x, M.F64 if dst.name == "float16" else rt)
+            wide = M.F64 if dst.name == "float16" else rt
+            v = b.uitofp(x, wide) if is_bool(src) or is_unsigned(src) else b.sitofp(x, wide)
         else:
             v = x
         if dst.name == "float16":  # round once, straight to half, as NumPy does
             return x if src.name == "float16" else round_f16(b, v)
         return v if v.type == rt else b.fpext(v, rt) if rt == M.F64 else b.fptrunc(v, rt)
     if is_float(src):
-        return b.fptosi(x, rt)
+        return b.trunc(b.fptosi(x, M.I64), rt) if is_unsigned(dst) else b.fptosi(x, rt)  # wraps, as x86 NumPy
     if x.type.width == rt.width:
         return x
-    return b.zext(x, rt) if is_bool(src) else b.sext(x, rt) if x.type.width < rt.width else b.trunc(x, rt)
+    if x.type.width > rt.width:
+        return b.trunc(x, rt)
+    return b.zext(x, rt) if is_bool(src) or is_unsigned(src) else b.sext(x, rt)
 
 
 LOWERINGS = {

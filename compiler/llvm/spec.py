@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import ops
 
-DTYPES = tuple(np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "bool"))
+DTYPES = tuple(np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "uint8", "bool"))
 ELEMENTWISE_OPS = tuple(n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE)
 REDUCE_OPS = ("sum", "max")
 

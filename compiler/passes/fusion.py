@@ -3,6 +3,12 @@
 Movement ops (reshape, permute, expand, slice, detach, unfold) are never
 kernels: they become the way a kernel indexes its operand (strides, offsets,
 stride 0 for a broadcast). Constants are embedded in the kernels that read them.
+Where a chain has no strided view (a reshape of a transposed or broadcast
+view, as im2col's window matrix), the last view before it is materialized
+once, by a "contig" group of its own, and every reader sees a contiguous
+array through the rest of its chain: one copy however many kernels read it
+(the forward matmul and the weight gradient share one window matrix), and
+every kernel input keeps a strided View.
 
 Every other node starts as the root of its own group. Walking from the outputs
 back (consumers first), a node joins the group of its consumers when:
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..kernel import View
 from ..ops import OPS
 from .graph import Graph, VIEW_OPS, VALUE_LEAVES
 
@@ -39,7 +46,7 @@ ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 @dataclass
 class Group:
     root: object  # the node the kernel outputs (for a "copy" group: the node whose value is copied)
-    kind: str  # elementwise reduce matmul assign opaque copy
+    kind: str  # elementwise reduce matmul assign opaque copy contig (a view materialized once)
     nodes: list = field(default_factory=list)  # fused nodes, sources before users (root last)
     core: object = None  # the reduction or matmul, if any
     phase: dict = field(default_factory=dict)  # id(node) -> "pre" | "core" | "post"
@@ -49,13 +56,56 @@ class Group:
         return self.root.size
 
 
-def base_of(n, g: Graph):
-    """The node a chain of movement ops reads from, and the chain (applied in order)."""
+def base_of(n, g: Graph, stops=frozenset()):
+    """The node a chain of movement ops reads from, and the chain (applied in order). `stops`: ids of
+    materialized views (see `contig_roots`), which are bases themselves."""
     chain = []
-    while n.op in VIEW_OPS and not g.is_input(n):
+    while n.op in VIEW_OPS and not g.is_input(n) and id(n) not in stops:
         chain.append(n)
         n = n.srcs[0]
     return n, tuple(reversed(chain))
+
+
+def contig_roots(groups) -> frozenset:
+    """Ids of the views that `groups` materialize: pass as `stops` to `base_of`."""
+    return frozenset(id(gr.root) for gr in groups if gr.kind == "contig")
+
+
+def _copy_points(g: Graph) -> frozenset:
+    """Ids of the view nodes to materialize: each is the last view before a reshape that no strided view
+    of its (contiguous) base can express."""
+    stops, seen = set(), set()
+
+    def visit(s):
+        if id(s) in seen:
+            return
+        chain = []
+        n = s
+        while n.op in VIEW_OPS and not g.is_input(n):
+            chain.append(n)
+            n = n.srcs[0]
+        chain.reverse()
+        v = View.contiguous(n.shape)
+        for i, c in enumerate(chain):
+            seen.add(id(c))
+            if id(c) in stops:
+                v = View.contiguous(c.shape)
+                continue
+            nxt = v.apply(c)
+            if nxt is None and i > 0:
+                stops.add(id(chain[i - 1]))
+                nxt = View.contiguous(chain[i - 1].shape).apply(c)
+            if nxt is None:  # not even from a contiguous base: leave the copy to the backend
+                return
+            v = nxt
+
+    for n in g.nodes:
+        if is_compute(n, g):
+            for s in n.srcs:
+                visit(s)
+    for t in g.targets:
+        visit(t)
+    return frozenset(stops)
 
 
 def is_compute(n, g: Graph) -> bool:
@@ -64,6 +114,8 @@ def is_compute(n, g: Graph) -> bool:
 
 def _kind(n) -> str:
     k = OPS[n.op].kind
+    if n.op in VIEW_OPS:  # a materialized view
+        return "contig"
     if k in ELEMENTWISE:
         return "elementwise"
     if k in ("reduce", "matmul", "assign"):
@@ -73,16 +125,17 @@ def _kind(n) -> str:
 
 def fuse(g: Graph, enabled: bool = True) -> list:
     """Groups in an order where every group comes after the groups it reads (the roots' graph order)."""
-    compute = [n for n in g.nodes if is_compute(n, g)]
+    stops = _copy_points(g)
+    compute = [n for n in g.nodes if is_compute(n, g) or id(n) in stops]
     users = {id(n): set() for n in compute}
     for n in compute:
         for s in n.srcs:
-            b, _ = base_of(s, g)
+            b, _ = base_of(s, g, stops)
             if id(b) in users:
                 users[id(b)].add(id(n))
     escapes = set()
     for t in g.targets:
-        escapes.add(id(base_of(t, g)[0]))
+        escapes.add(id(base_of(t, g, stops)[0]))
     group_of = {}
     for n in reversed(compute):
         cons = users[id(n)]
@@ -115,7 +168,7 @@ def fuse(g: Graph, enabled: bool = True) -> list:
 def _join_phase(n, grp: Group, cons) -> "str | None":
     """The phase `n` takes in `grp`, or None where it may not join."""
     k = _kind(n)
-    if grp.kind in ("opaque", "copy"):
+    if grp.kind in ("opaque", "copy", "contig"):
         return None
     phases = {grp.phase[c] for c in cons}
     if k == "elementwise":

@@ -10,23 +10,24 @@ off, kernels run in graph order under the same rule.
 """
 from __future__ import annotations
 
-from .fusion import base_of
+from .fusion import base_of, contig_roots
 
 
-def reads(gr, g, group_of) -> set:
-    """Indices of the groups whose outputs `gr` reads."""
+def reads(gr, g, group_of, stops=frozenset()) -> set:
+    """Indices of the groups whose outputs `gr` reads (`stops`: see fusion.contig_roots)."""
     nodes = gr.nodes if gr.kind != "copy" else []
     srcs = [s for n in nodes for s in n.srcs] if nodes else [gr.root]
     out = set()
     inside = {id(n) for n in nodes}
     for s in srcs:
-        b, _ = base_of(s, g)
+        b, _ = base_of(s, g, stops)
         if id(b) in group_of and id(b) not in inside:
             out.add(group_of[id(b)])
     return out
 
 
 def _buffers_read(gr, g) -> set:
+    """Ids of the state buffers `gr` reads, directly or through a materialized view (a safe over-estimate)."""
     nodes = gr.nodes if gr.kind != "copy" else []
     srcs = [s for n in nodes for s in n.srcs] if nodes else [gr.root]
     out = set()
@@ -43,7 +44,8 @@ def dependencies(groups, g) -> list:
     for i, gr in enumerate(groups):
         for n in gr.nodes:  # a copy group has none: what it copies belongs to another group or is an input
             group_of[id(n)] = i
-    deps = [reads(gr, g, group_of) for gr in groups]
+    stops = contig_roots(groups)
+    deps = [reads(gr, g, group_of, stops) for gr in groups]
     after = set()  # writes, and everything that depends on a write
     for i, gr in enumerate(groups):
         if gr.kind == "assign" or deps[i] & after:

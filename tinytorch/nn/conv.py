@@ -1,7 +1,6 @@
 """Conv2d, MaxPool2d and AvgPool2d modules over the functional forms in convolution.py."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from . import functional as F

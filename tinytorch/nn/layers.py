@@ -1,7 +1,6 @@
 """Basic layers: Linear, Embedding, Dropout, Flatten, Identity and the activation modules."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from . import functional as F

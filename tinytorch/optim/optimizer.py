@@ -82,7 +82,7 @@ class Optimizer:
                 loss = closure()
         written = []
         for group in self.param_groups:
-            lr = scalar(group["lr"])
+            lr = self._lr_input(group)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -93,6 +93,16 @@ class Optimizer:
         if written:
             realize(*written)
         return loss
+
+    def _lr_input(self, group: dict) -> Tensor:
+        """The group's learning rate as an input buffer, made again only when its value changes (it is never
+        written, so one buffer serves every step at one rate)."""
+        cache = self.__dict__.setdefault("_lr_buffers", {})
+        value = group["lr"]
+        hit = cache.get(id(group))
+        if hit is None or hit[0] is not group or type(value) not in (int, float) or hit[1] != value:
+            hit = cache[id(group)] = (group, value, scalar(value))
+        return hit[2]
 
     def _update(self, p: Tensor, grad: Tensor, group: dict, state: dict, lr: Tensor) -> list:
         raise NotImplementedError

@@ -1,0 +1,100 @@
+"""The NumPy lowering: one copy of a window matrix, blocked kernels, unrolled small reductions, updates written
+straight into their parameter (and never when another input aliases it), all against eager values."""
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch.compiler import ops
+from tinytorch.compiler.realizer import realize as realize_nodes, value
+from tinytorch.runtime import Buffer
+
+RNG = np.random.default_rng(0)
+
+
+def t(*shape):
+    return tt.tensor(RNG.standard_normal(shape).astype(np.float32))
+
+
+def eager(fn, *arrays):
+    with tt.eager():
+        return fn(*[tt.tensor(a) for a in arrays]).numpy()
+
+
+def im2col_step(x, w):
+    n, c = x.shape[:2]
+    cols = tt.movement.unfold_windows(x, 3).permute(0, 4, 5, 1, 2, 3)
+    oh, ow = cols.shape[1:3]
+    cols = cols.reshape(n * oh * ow, c * 9)
+    y = cols @ w
+    return y, cols.T @ y  # the forward matmul and a weight-gradient-like matmul share the window matrix
+
+
+def test_a_window_matrix_is_copied_once_for_all_its_readers():
+    """...in the order that reads image rows (layout.py); both matmuls read it as a strided view."""
+    x, w = t(2, 3, 8, 8), t(27, 4)
+    y, g = im2col_step(x, w)
+    prog = tt.plan(y, g)
+    copies = [k for k in prog.kernels if k.op_names == ["copy"] and k.out_kind == "arena"]
+    assert len(copies) == 1 and copies[0].shape == (3, 3, 3, 2, 6, 6)  # stored as (C, kh, kw, N, oh, ow)
+    assert all(i.view is not None for k in prog.kernels for i in k.inputs)  # every input is a strided view
+    ey, eg = (eager(lambda a, b: im2col_step(a, b)[i], x.numpy(), w.numpy()) for i in (0, 1))
+    np.testing.assert_allclose(y.numpy(), ey, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g.numpy(), eg, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("op", ["sum", "max"])
+def test_pooling_reduction_is_unrolled_and_matches(op):
+    x = t(64, 6, 28, 28)
+    pooled = lambda a: getattr(a.relu().reshape(64, 6, 14, 2, 14, 2), "amax" if op == "max" else "sum")((3, 5))
+    y = pooled(x)
+    (k,) = [k for k in tt.plan(y).kernels if op in k.op_names]
+    assert k.chunk_rows and not any(".reduce(" in line for line in k.code)
+    np.testing.assert_allclose(y.numpy(), eager(pooled, x.numpy()), rtol=1e-6, atol=1e-6)
+
+
+def test_row_reduction_with_big_producers_runs_in_blocks():
+    x = t(1024, 512)
+    y = ((x * 0.5).exp().sum(-1, keepdim=True) + 1).log()
+    (k,) = tt.plan(y).kernels
+    assert k.chunk_rows and k.scratch_bytes < x.numpy().nbytes // 4
+    np.testing.assert_allclose(y.numpy(), np.log(np.exp(x.numpy() * 0.5).sum(-1, keepdims=True) + 1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_sum_of_a_product_is_one_einsum(axis):
+    x, b = t(300, 200), t(1, 200)
+    y = ((x - 1) * b).sum(axis, keepdim=True) * 2  # the product reads a broadcast row
+    ks = tt.plan(y).kernels
+    assert any("_einsum(" in line for k in ks for line in k.code)
+    want = ((x.numpy() - 1) * b.numpy()).sum(axis, keepdims=True) * 2
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_einsum_operands_stay_alive_until_the_einsum():
+    x = t(4, 4)
+    y = x.gelu().sum()  # 0.5 * x * (1 + erf(...)): the einsum reads a value made three ops earlier
+    np.testing.assert_allclose(y.numpy(), eager(lambda a: a.gelu().sum(), x.numpy()), rtol=1e-5)
+
+
+def test_update_is_computed_in_the_parameter():
+    w = tt.tensor(RNG.standard_normal((256, 256)).astype(np.float32), requires_grad=True)
+    g, lr = t(256, 256), tt.tensor(0.1)
+    before = w.numpy().copy()
+    w.assign(w.detach() - lr * g)
+    prog = tt.plan(w)
+    (k,) = prog.kernels
+    assert any("computed in the target" in line for line in k.code)
+    tt.realize(w)
+    np.testing.assert_allclose(w.numpy(), before - 0.1 * g.numpy(), rtol=1e-6)
+
+
+def test_an_input_aliasing_the_target_through_a_view_is_read_before_it_is_written():
+    arr = RNG.standard_normal((300, 300)).astype(np.float32)
+    buf = Buffer(arr.copy())
+    target, alias = ops.leaf(buf), ops.leaf(buf)  # two graph inputs, one array
+    value_ = ops.build("add", ops.build("mul", target, ops.const(2.0, arr.shape, np.float32)),
+                       ops.build("permute", alias, arg=(1, 0)))
+    node = ops.build("assign", target, value_)
+    realize_nodes([node])
+    np.testing.assert_allclose(value(node), 2 * arr + arr.T, rtol=1e-6)
+    np.testing.assert_allclose(buf.array, 2 * arr + arr.T, rtol=1e-6)
