@@ -1,6 +1,6 @@
 """Where the time of one cached training step goes: Python overhead against time inside kernels.
 
-`python benchmarks/bench_overhead.py [--steps N] [--opt adam sgd]`
+`python benchmarks/bench_overhead.py [--steps N] [--opt adam sgd] [--backend numpy llvm]`
 
 An MLP 784-256-256-10 at batch 128 (nn.Linear/ReLU, F.cross_entropy, optim.Adam or SGD with momentum) is
 trained for a few warm-up steps (the compile happens there), then each measured step is split into phases:
@@ -16,8 +16,10 @@ trained for a few warm-up steps (the compile happens there), then each measured 
   settle           lazy._settle: realized tensors become leaves, assigns the next buffer version
 
 The phases are measured by wrapping those functions (a few microseconds each); "step total" is a separate,
-unwrapped pass. PyTorch eager (2 threads) runs the same model for the reference. All numbers are medians
-over the measured steps, in milliseconds.
+unwrapped pass. The same step under `tinytorch.compile` (captured: traced, then replayed without building a
+graph) is timed unwrapped, and again with kernel timing on, to give its Python overhead: step time minus
+the time inside kernels. PyTorch eager (2 threads) runs the same model for the reference. All numbers are
+medians over the measured steps, in milliseconds.
 """
 from __future__ import annotations
 
@@ -152,6 +154,46 @@ def tinytorch_phases(opt_name, steps):
     return clock, statistics.median(total) * 1e3
 
 
+def captured_times(opt_name, steps):
+    """Median ms of a captured step: (unwrapped total, total with kernel timing on, time inside kernels)."""
+    xa, ya = _data()
+    x, y = tt.tensor(xa), tt.tensor(ya)
+    model, opt = _tt_model(opt_name)
+
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    step = tt.compile(train_step)
+    for _ in range(5):
+        step(x, y)
+    total, timed_total, kernels = [], [], []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step(x, y)
+        total.append(time.perf_counter() - t)
+    run, acc = program.Program.run, [0.0]
+
+    def timed_run(self, arrays, timed=False):
+        out = run(self, arrays, timed=True)
+        acc[0] += sum(self.kernel_s)
+        return out
+    program.Program.run = timed_run
+    try:
+        for _ in range(steps):
+            acc[0] = 0.0
+            t = time.perf_counter()
+            step(x, y)
+            timed_total.append(time.perf_counter() - t)
+            kernels.append(acc[0])
+    finally:
+        program.Program.run = run
+    assert step.replays >= 2 * steps, "the captured step did not replay"
+    return tuple(statistics.median(v) * 1e3 for v in (total, timed_total, kernels))
+
+
 def torch_phases(opt_name, steps):
     import torch
     torch.set_num_threads(2)
@@ -188,15 +230,21 @@ TT_PHASES = ("forward build", "backward build", "optim build", "hazard scan", "k
 TORCH_PHASES = ("forward", "backward", "optim step")
 
 
-def report(opt_name, steps) -> str:
+def report(opt_name, steps, backend="numpy") -> str:
+    tt.set_backend(backend)
     clock, total = tinytorch_phases(opt_name, steps)
+    cap_total, cap_timed, cap_kernels = captured_times(opt_name, steps)
     tclock, ttotal = torch_phases(opt_name, steps)
     python = sum(clock.median_ms(p) for p in TT_PHASES if p != "run kernels")
     lines = [f"== MLP {'-'.join(map(str, SIZES))} batch {BATCH}, {opt_name}, medians of {steps} steps (ms)",
-             f"{'tinytorch compiled (numpy)':<28}{'ms':>8}"]
+             f"{f'tinytorch compiled ({backend})':<28}{'ms':>8}"]
     lines += [f"  {p:<26}{clock.median_ms(p):>8.3f}" for p in TT_PHASES]
     lines += [f"  {'sum of python phases':<26}{python:>8.3f}",
               f"  {'step total (unwrapped)':<26}{total:>8.3f}",
+              f"{f'tinytorch captured ({backend})':<28}",
+              f"  {'step total (unwrapped)':<26}{cap_total:>8.3f}",
+              f"  {'run kernels':<26}{cap_kernels:>8.3f}",
+              f"  {'python (timed - kernels)':<26}{cap_timed - cap_kernels:>8.3f}",
               f"{'pytorch eager (2 threads)':<28}"]
     lines += [f"  {p:<26}{tclock.median_ms(p):>8.3f}" for p in TORCH_PHASES]
     lines += [f"  {'step total':<26}{ttotal:>8.3f}"]
@@ -207,9 +255,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--opt", nargs="*", default=["adam", "sgd"], choices=["adam", "sgd"])
+    ap.add_argument("--backend", nargs="*", default=["numpy", "llvm"], choices=list(program.BACKENDS))
     args = ap.parse_args(argv)
-    for name in args.opt:
-        print(report(name, args.steps))
+    for backend in args.backend:
+        for name in args.opt:
+            print(report(name, args.steps, backend))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import math
 
 from . import ir
 from .kernel import KInput, KOp, Kernel, Ref, chain_view
-from .layout import choose_layouts, from_stored, info_of, stored, to_stored
+from .layout import choose_layouts, from_stored, info_of, stored, swap_last, to_stored
 from .ops import OPS
 from .passes.fusion import base_of, contig_roots
 from .passes.graph import VALUE_LEAVES
@@ -66,6 +66,12 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
         through = (ir.Info(v),) + ((to_stored(v, perm),) if perm else ())
         ops.append(KOp(stored(v, perm or range(len(v.shape))), (ref(v.srcs[0], through),)))
         out_kind = "output" if id(v) in outputs else "arena"
+    elif id(gr.root) in layouts:  # a plain matmul stored transposed: (a @ b).T = b.T @ a.T
+        m = gr.root
+        a, b = (ref(s, (info_of("permute", _swapped(s.shape), s.dtype, swap_last(len(s.shape))),))
+                for s in m.srcs)
+        ops.append(KOp(info_of("matmul", _swapped(m.shape), m.dtype), (b, a)))
+        out_kind = "arena"
     else:
         for n in gr.nodes:
             ops.append(KOp(ir.Info(n), tuple(ref(s) for s in n.srcs)))
@@ -77,6 +83,10 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
                        * i.base.dtype.itemsize for i in inputs)
     k.bytes_written = k.nbytes
     return k
+
+
+def _swapped(shape) -> tuple:
+    return tuple(shape[:-2]) + (shape[-1], shape[-2])
 
 
 def _flops(o: KOp, gr) -> int:

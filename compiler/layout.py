@@ -1,4 +1,4 @@
-"""The memory layout of a materialized view (a fusion "contig" group).
+"""The memory layout of a kernel's output: materialized views, and matmuls read transposed.
 
 A view with no strided form (im2col's window matrix: a reshape of permuted
 windows) is copied once into the arena. Its readers only need SOME layout from
@@ -9,6 +9,11 @@ buffer holds `permute(view, perm)`, and every reader's chain starts with the
 inverse permute. For im2col this stores (C, kh, kw, N, oh, ow): the copy reads
 rows of the image, not runs of kh*kw elements, and the window matrix is still
 a (transposed) strided view of it.
+
+Likewise a plain matmul whose every reader transposes it (a Linear layer's
+weight gradient, x.T @ g seen as (out, in)) computes the transposed product
+(g.T @ x) instead: its readers, the optimizer update and the copy the user's
+`.grad` gets, then read contiguous memory.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from .kernel import View, chain_view
 from .passes.fusion import base_of
 
 MAX_DIMS = 6  # every order is tried: 720 at most
+MIN_TRANSPOSED = 1 << 16  # elements: a smaller matmul output is cheap to read strided; BLAS keeps its own order
 MIN_GAIN = 1.5  # a reordered copy must read runs at least this many times longer than the view's own order
 
 
@@ -29,9 +35,14 @@ def info_of(op: str, shape, dtype, arg=None) -> ir.Info:
     return tuple.__new__(ir.Info, (op, tuple(shape), np.dtype(dtype), arg))
 
 
+def swap_last(ndim: int) -> tuple:
+    return tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
+
+
 def choose_layouts(groups, g, stops, outputs) -> dict:
-    """{id(view): perm} for the materialized views stored in another order than their own."""
+    """{id(node): perm} for the kernel outputs (materialized views, matmuls) stored in another order."""
     readers = {s: [] for s in stops}
+    readers.update({id(gr.root): [] for gr in groups if _plain_matmul(gr, outputs)})
     for gr in groups:
         if gr.kind == "copy":
             srcs = [gr.root]
@@ -46,6 +57,12 @@ def choose_layouts(groups, g, stops, outputs) -> dict:
     out = {}
     for gr in groups:
         v = gr.root
+        if _plain_matmul(gr, outputs):
+            swap = swap_last(len(v.shape))
+            if readers[id(v)] and all(c and c[0].op == "permute" and tuple(c[0].arg) == swap
+                                      for c in readers[id(v)]):
+                out[id(v)] = swap
+            continue
         if gr.kind != "contig" or id(v) in outputs or not 1 < len(v.shape) <= MAX_DIMS:
             continue
         b, chain = base_of(v.srcs[0], g, stops)
@@ -75,6 +92,11 @@ def to_stored(v, perm) -> ir.Info:
 def from_stored(v, perm) -> ir.Info:
     """The permute a reader applies to the buffer to see `v` again."""
     return info_of("permute", v.shape, v.dtype, tuple(int(d) for d in np.argsort(perm)))
+
+
+def _plain_matmul(gr, outputs) -> bool:
+    return gr.kind == "matmul" and len(gr.nodes) == 1 and gr.root.op == "matmul" and \
+        id(gr.root) not in outputs and gr.root.size >= MIN_TRANSPOSED
 
 
 def _viewable(v, perm, chain) -> bool:

@@ -17,7 +17,9 @@ fresh temporary, so running a kernel costs its NumPy calls and little else.
   view, and a broadcast row then stays one small array every block shares.
 - A sum or max over axes of a few elements (pooling windows) is unrolled into
   elementwise ufuncs over slices: NumPy's reduce is slow over short strided
-  axes. Other reductions are `ufunc.reduce` with `out=`.
+  axes. A sum of a product is one einsum (no product array). Other
+  reductions are `ufunc.reduce` with `out=`.
+- fold and erf have in-place versions (numpy_routines.py) that write `out`.
 """
 from __future__ import annotations
 
@@ -26,11 +28,12 @@ import math
 import numpy as np
 
 from .kernel import Kernel, Ref
+from .layout import info_of
 from .numpy_blocks import assigned_in_place, plan_blocks, products, spine, UFUNCS
+from .numpy_routines import erf_into, fold_into, overlaps
 from .ops import OPS
 
 SMALL_REDUCE = 8  # reductions over at most this many elements per output are unrolled
-OUT_SAFE_ELEMENTWISE = frozenset(UFUNCS)  # ops that may overwrite an operand they read at the same index
 
 
 def lower(k: Kernel) -> None:
@@ -56,7 +59,8 @@ class _Gen:
         self.k, self.writes_out, self.blocks, self.fused = k, writes_out, blocks, fused
         self.elided = frozenset(fused.values())
         self.env = {"np": np, "_copyto": np.copyto, "_empty": np.empty, "_bc": np.broadcast_to, "_einsum": np.einsum,
-                    "_matmul": np.matmul, "_fold_into": _fold_into, "_overlaps": _overlaps}
+                    "_matmul": np.matmul, "_fold_into": fold_into, "_overlaps": overlaps,
+                    "_erf_into": erf_into}
         self.loop = blocks.loop if blocks else frozenset()
         self.views = {}  # (ref, chain length) -> name of the whole-array view made at entry
         self.head, self.scratch_bytes = [], 0
@@ -124,7 +128,7 @@ class _Gen:
 
     def _chain(self, expr: str, chain, block: bool = False) -> str:
         """`expr` seen through `chain`; `block`: expr is one block of rows (chain is row-preserving)."""
-        for info in chain:
+        for info in _compose_permutes(chain):
             op, arg = info.op, tuple(info.arg) if isinstance(info.arg, (tuple, list)) else info.arg
             if op == "reshape":
                 expr = f"{expr}.reshape({((-1,) + arg[1:]) if block else arg!r})"
@@ -234,6 +238,8 @@ class _Gen:
             return self._einsum(info, self.k.ops[self.fused[i]], d, in_loop)
         if op in ("sum", "max"):
             return self._reduce(info, o, args[0], d)
+        if op == "erf":
+            return f"_erf_into({d}, {args[0]})"
         if op == "fold":
             self.scratch_bytes += math.prod(info.shape) * info.dtype.itemsize  # the accumulator, at most
             return f"_fold_into({d}, {args[0]}, {self._const(info, 'I')})"
@@ -259,9 +265,10 @@ class _Gen:
         extent = math.prod(src[ax] for ax in axes)
         uf = self._const(np.add if info.op == "sum" else np.maximum, "UF")
         if 1 < extent <= SMALL_REDUCE and (info.op == "max" or self._base_dtype(r) == info.dtype):
-            picks = [f"{a}[{self._const(tuple(slice(j, j + 1) if ax in axes else slice(None) for ax, j in enumerate(idx)), 'SL')}]"
-                     for idx in _window_indices(src, axes)]
-            return "; ".join([f"{uf}({picks[0]}, {picks[1]}, out={d})"] + [f"{uf}({d}, {p}, out={d})" for p in picks[2:]])
+            picks = [self._const(tuple(slice(j, j + 1) if ax in axes else slice(None) for ax, j in enumerate(idx)),
+                                 "SL") for idx in _window_indices(src, axes)]
+            lines = [f"red = {a}", f"{uf}(red[{picks[0]}], red[{picks[1]}], out={d})"]
+            return "; ".join(lines + [f"{uf}({d}, red[{p}], out={d})" for p in picks[2:]])
         dtype = f", dtype={self._const(info.dtype, 'DT')}" if info.op == "sum" else ""
         return f"{uf}.reduce({a}, axis={axes!r}{dtype}, out={d}, keepdims=True)"
 
@@ -288,6 +295,20 @@ class _Scratch:
         return self._arrays
 
 
+def _compose_permutes(chain) -> list:
+    """The chain with runs of permutes made one (and dropped where they cancel: a matmul stored transposed)."""
+    out = []
+    for info in chain:
+        if info.op == "permute" and out and out[-1].op == "permute":
+            prev = out.pop()
+            perm = tuple(prev.arg[d] for d in info.arg)
+            if perm != tuple(range(len(perm))):
+                out.append(info_of("permute", info.shape, info.dtype, perm))
+        else:
+            out.append(info)
+    return out
+
+
 def _window_indices(shape, axes):
     idx = [0] * len(shape)
     for flat in range(math.prod(shape[ax] for ax in axes)):
@@ -303,33 +324,3 @@ def _scalar(c):
     if c.size and all(s == 0 for s in c.strides):
         return c.dtype.type(c.reshape(-1)[0])
     return None
-
-
-def _overlaps(out, chained, plain) -> bool:
-    """Whether an input may alias the assign target other than as the very same array read at the same index
-    (a cached Program cannot know which of its inputs share memory: that is the caller's data)."""
-    return any(np.may_share_memory(out, a) for a in chained) or any(
-        a is not out and np.may_share_memory(out, a) for a in plain)
-
-
-def _fold_into(out, x, info):
-    """fold (each window added back where it came from) into `out`. The sums run over the windows' dims in
-    the order `x` lies in memory (an accumulator in that order, then one copy), not in `out`'s order."""
-    (kh, kw), (sh, sw), (dh, dw), _ = info.arg
-    oh, ow = x.shape[-2:]
-    nb = x.ndim - 4
-    dims = list(range(nb)) + [nb + 2, nb + 3]  # x's axes for out's axes
-    perm = sorted(range(nb + 2), key=lambda d: -abs(x.strides[dims[d]]))
-    acc = out if perm == sorted(perm) else np.empty(tuple(out.shape[d] for d in perm), out.dtype)
-    xs = x.transpose(*[dims[d] for d in perm], nb, nb + 1)
-    h, w = perm.index(nb), perm.index(nb + 1)
-    acc[...] = 0
-    for i in range(kh):
-        for j in range(kw):
-            sl = [slice(None)] * (nb + 2)
-            sl[h] = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            sl[w] = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            acc[tuple(sl)] += xs[..., i, j]
-    if acc is not out:
-        np.copyto(out, acc.transpose(np.argsort(perm)))
-    return out

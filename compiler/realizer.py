@@ -103,12 +103,13 @@ def plan(targets, options: Options | None = None, order=None) -> Program:
     return prog, inputs
 
 
-def realize(targets, order=None) -> None:
+def realize(targets, order=None):
     """Compute `targets`; `order` may pass `ir.pending(targets)` for exactly these (deduplicated, pending)
-    targets, when the caller has walked the graph already."""
+    targets, when the caller has walked the graph already. Returns (Program, input nodes, targets run), or
+    None when nothing was pending (a captured step records these to replay them)."""
     targets = list(dict.fromkeys(t for t in targets if t._value is None))
     if not targets:
-        return
+        return None
     STATS["realizes"] += 1
     hits = STATS["cache_hits"]
     prog, inputs = plan(targets, order=order)
@@ -118,6 +119,7 @@ def realize(targets, order=None) -> None:
     debug.ran(prog, cached=STATS["cache_hits"] > hits)
     for n, a in zip(targets, outs):
         ir.REALIZED[n] = Buffer(a if type(a) is np.ndarray else np.asarray(a))
+    return prog, inputs, targets
 
 
 def clear_cache() -> None:

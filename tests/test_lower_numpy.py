@@ -11,6 +11,12 @@ from tinytorch.runtime import Buffer
 RNG = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def numpy_backend():
+    with tt.using_backend("numpy"):  # these are the numpy lowering's tests, whatever the suite runs on
+        yield
+
+
 def t(*shape):
     return tt.tensor(RNG.standard_normal(shape).astype(np.float32))
 
@@ -40,6 +46,21 @@ def test_a_window_matrix_is_copied_once_for_all_its_readers():
     ey, eg = (eager(lambda a, b: im2col_step(a, b)[i], x.numpy(), w.numpy()) for i in (0, 1))
     np.testing.assert_allclose(y.numpy(), ey, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(g.numpy(), eg, rtol=1e-4, atol=1e-4)
+
+
+def test_a_matmul_every_reader_transposes_is_computed_transposed():
+    x, g = t(32, 300), t(32, 256)
+    grad_w = (x.T @ g).T  # a Linear weight's gradient, (out, in): big enough to be worth it (MIN_TRANSPOSED)
+    w = tt.tensor(RNG.standard_normal((256, 300)).astype(np.float32))
+    w_before = w.numpy().copy()
+    w.assign(w - 0.1 * grad_w)
+    prog = tt.plan(grad_w, w)
+    (mm,) = [k for k in prog.kernels if "matmul" in k.op_names]
+    assert mm.shape == (256, 300)  # g.T @ x: the update and the copy the user gets read it contiguous
+    tt.realize(grad_w, w)
+    want = (x.numpy().T @ g.numpy()).T
+    np.testing.assert_allclose(grad_w.numpy(), want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w.numpy(), w_before - 0.1 * want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("op", ["sum", "max"])

@@ -232,3 +232,27 @@ def test_optimizer_state_dict_round_trip():
             np.testing.assert_array_equal(opt2.state[p][k].numpy(), opt.state[p][k].numpy())
     with pytest.raises(ValueError, match="parameter groups"):
         tt.optim.Adam([{"params": [m[0].weight]}, {"params": [m[0].bias]}]).load_state_dict(sd)
+
+
+def test_adam_shares_one_step_counter_per_group_and_splits_it_for_params_without_grads():
+    m, tm = _mlp_pair()
+    opt, topt = tt.optim.Adam(m.parameters(), lr=0.01), torch.optim.Adam(tm.parameters(), lr=0.01)
+    for i, (x, y) in enumerate(_batches(6)):
+        for o, model, mod in ((opt, m, tt), (topt, tm, torch)):
+            o.zero_grad()
+            loss = mod.nn.functional.cross_entropy(model(mod.tensor(x) if mod is tt else torch.from_numpy(x)),
+                                                   mod.tensor(y) if mod is tt else torch.from_numpy(y))
+            loss.backward()
+            if i % 2:  # the last bias sits these steps out: its step count must stay behind
+                params = list(model.parameters())
+                params[-1].grad = None
+            o.step()
+    counters = {id(opt.state[p]["step"]) for p in m.parameters()}
+    assert len(counters) == 2
+    sd = opt.state_dict()
+    assert [float(sd["state"][i]["step"].numpy()) for i in range(4)] == [6.0, 6.0, 6.0, 3.0]
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+    opt2 = tt.optim.Adam(m.parameters(), lr=0.01)
+    opt2.load_state_dict(sd)
+    assert len({id(opt2.state[p]["step"]) for p in m.parameters()}) == 2

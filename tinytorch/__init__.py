@@ -32,4 +32,5 @@ concat = concatenate = cat
 __version__ = "0.1.0"
 from . import nn, optim  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402,F401
+from .capture import compile, capture  # noqa: E402,F401  (step capture and replay)
 from .creation import get_rng_state, set_rng_state  # noqa: E402,F401

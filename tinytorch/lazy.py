@@ -15,6 +15,10 @@ from . import compiler as C
 from .tensor import LAZY, Tensor
 
 
+# The recorder of a step being traced by tinytorch.capture (None otherwise): told of every Program realize runs.
+TRACE = None
+
+
 def _assigned_buffers(order):
     return {id(n.srcs[0].arg) for n in order if n.op == "assign"}
 
@@ -79,7 +83,9 @@ def realize(*tensors: Tensor) -> None:
         more = [t._node for t in extra]
         nodes += more
         C.ir.pending(more, seen, order)  # the walk over nodes + holders + extra, continued
-    C.realize(nodes, order=order)
+    ran = C.realize(nodes, order=order)
+    if TRACE is not None and ran is not None:
+        TRACE.realized(*ran, order, todo)
     for t in todo:
         _settle(t)
 

@@ -18,6 +18,11 @@ from ..tensor import Tensor
 from .parameter import Parameter, set_data
 
 
+class Modes:
+    """Bumped by every train()/eval(): a captured step (tinytorch.capture) replays only under the modes it traced."""
+    version = 0
+
+
 class Module:
     training: bool
 
@@ -172,6 +177,7 @@ class Module:
             raise ValueError(f"train: mode must be a bool, got {mode!r}")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+        Modes.version += 1
         return self
 
     def eval(self):

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
+from .. import compiler as C
+from .. import dtypes, lazy
 from ..autograd import enable_grad
 from ..lazy import realize
 from ..tensor import Tensor
+
+
+_DATA = ("params", "lr", "initial_lr")  # group entries that are data (or bookkeeping), not graph structure
 
 
 def state_buffer(array) -> Tensor:
@@ -65,6 +69,7 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self.param_groups.append(group)
+        self._version = self.__dict__.get("_version", 0) + 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         from ..creation import zeros_like
@@ -80,29 +85,58 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if lazy.TRACE is not None:
+            lazy.TRACE.on_replay(self)
         written = []
         for group in self.param_groups:
-            lr = self._lr_input(group)
+            items = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 grad = p.grad if p.grad.dtype == p.dtype else p.grad.to(p.dtype)
                 if grad.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}: grad {grad.shape} does not match parameter {p.shape}")
-                written += self._update(p, grad, group, self.state.setdefault(p, {}), lr)
+                items.append((p, grad, self.state.setdefault(p, {})))
+            if items:
+                written += self._update_group(group, items, self._lr_input(group))
         if written:
             realize(*written)
         return loss
 
     def _lr_input(self, group: dict) -> Tensor:
-        """The group's learning rate as an input buffer, made again only when its value changes (it is never
-        written, so one buffer serves every step at one rate)."""
+        """The group's learning rate as an input buffer: one buffer per group, rewritten in place when the rate
+        changes, so a captured step (which binds that buffer) sees a scheduler's new rate too."""
         cache = self.__dict__.setdefault("_lr_buffers", {})
         value = group["lr"]
         hit = cache.get(id(group))
-        if hit is None or hit[0] is not group or type(value) not in (int, float) or hit[1] != value:
-            hit = cache[id(group)] = (group, value, scalar(value))
+        if hit is None or hit[0] is not group or type(value) not in (int, float):
+            hit = cache[id(group)] = [group, value, scalar(value)]
+        elif hit[1] != value:
+            C.value(hit[2]._node)[...] = value
+            hit[1] = value
         return hit[2]
+
+    # ------------------------------------------------------------ replay of a captured step (tinytorch.capture)
+
+    def _capture_key(self):
+        """What a captured step's Program assumes of this optimizer besides the learning rates: the groups, their
+        parameters and hyperparameters, and which state is loaded."""
+        return (self.__dict__.get("_version", 0),
+                tuple((tuple(map(id, g["params"])), tuple((k, v) for k, v in g.items() if k not in _DATA))
+                      for g in self.param_groups))
+
+    def _refresh_for_replay(self, key) -> bool:
+        """Before a replay: False if the optimizer changed shape since the trace, else write current rates."""
+        if self._capture_key() != key:
+            return False
+        for g in self.param_groups:
+            self._lr_input(g)
+        return True
+
+    def _update_group(self, group: dict, items: list, lr: Tensor) -> list:
+        """The update of one group's parameters that have gradients, items = [(param, grad, state)]; returns the
+        tensors it assigned. By default each parameter on its own."""
+        return [t for p, grad, state in items for t in self._update(p, grad, group, state, lr)]
 
     def _update(self, p: Tensor, grad: Tensor, group: dict, state: dict, lr: Tensor) -> list:
         raise NotImplementedError
@@ -161,6 +195,7 @@ class Optimizer:
                 entry[k] = v
             state[p] = entry
         self.state = state
+        self._version = self.__dict__.get("_version", 0) + 1
         for mine, saved in zip(self.param_groups, groups):
             for k, v in saved.items():
                 if k != "params":
