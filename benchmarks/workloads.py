@@ -70,6 +70,19 @@ def gelu_tanh(quick=False):
     return gelu(quick, "tanh")
 
 
+def _torch_gelu_chain(x):
+    """The tanh GELU written op by op, as user code would: PyTorch eager runs one kernel per op."""
+    import torch
+    return 0.5 * x * (1.0 + torch.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+
+
+def gelu_chain(quick=False):
+    """Issue 5's GELU chain: the same elementwise chain in every column (PyTorch without its fused F.gelu)."""
+    n = 1 << 14 if quick else 1 << 22
+    return Workload(f"gelu chain {_count(n)}", _state(n), lambda s: [s["x"].gelu(approximate="tanh")],
+                    lambda s: _np_gelu_tanh(s["xn"]), _torch_x, _torch_gelu_chain, memory_bound=True, atol=1e-5)
+
+
 def _np_softmax(x):
     e = np.exp(x - x.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
@@ -103,5 +116,6 @@ def _count(n):
     return f"{n >> 20}M" if n >= 1 << 20 else f"{n >> 10}K"
 
 
-WORKLOADS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "softmax": softmax, "layernorm": layernorm,
+WORKLOADS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "gelu_chain": gelu_chain, "softmax": softmax,
+             "layernorm": layernorm,
              "mlp": models.mlp_step, "lenet": models.lenet_step, "gpt": models.gpt_block}

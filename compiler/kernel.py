@@ -128,6 +128,7 @@ class Kernel:
     scratch_bytes: int = 0  # scratch outside the arena, at most, while it runs
     spine: frozenset = frozenset()  # op indices that write straight into the output buffer
     inplace_of: int = -1  # input index whose arena buffer the output reuses, or -1
+    row_axes: tuple = ()  # a row kernel (passes/rowfuse.py): the trailing axes its reductions reduce
     fn: object = None  # the lowered callable: fn(out, *inputs) -> out
     code: list = field(default_factory=list)  # the generated code, as text lines (TINYTORCH_DEBUG=4)
 

@@ -1,7 +1,7 @@
 """Lower a Program's kernels to native code: one LLVM module, one object file, one table of pointers.
 
 Every kernel becomes one or more stages (compiler/llvm/kernelgen.py): an elementwise chain, a reduction
-with its producers and consumers, scatter_add/fold, pad, gather, arange, rand, copies and assigns are
+with its producers and consumers, a row kernel (several reductions per row, then a loop over the row), scatter_add/fold, pad, gather, arange, rand, copies and assigns are
 native loops; a matmul calls BLAS (np.matmul into its output buffer) and its epilogue (bias, activation,
 residual) is a native loop over the matmul's result, in place where it reads it at the same index. A kernel
 is split into stages where fusion handed over an awkward shape: a reduction or matmul whose value is read
@@ -123,6 +123,8 @@ def _target_hazard(k, c) -> bool:
 def plan_stages(k, layout: _Layout) -> list:
     root = len(k.ops) - 1
     out = out_entry(k)
+    if k.row_axes:  # fusion never puts an assign (or a view of another row) in a row kernel
+        return [Stage("row", root, out)]
     c = _core(k)
     hazard = _target_hazard(k, c)
     dst = layout.new(np.empty(k.shape, k.dtype)) if hazard else out

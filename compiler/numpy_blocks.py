@@ -4,9 +4,11 @@ Blocks: a kernel whose ops make big intermediates runs its ops in blocks of
 rows of axis 0, so each intermediate is a small scratch array that stays in
 cache. In a kernel with a reduction, the blocks cover the reduction and what
 it reads (the "loop"); the ops after it work on the reduced shape and run
-once, after the blocks. A kernel whose blocks would hold one op runs on
-whole arrays: it passes over its operands once either way, and blocks would
-only add calls.
+once, after the blocks. A row kernel (passes/rowfuse.py) runs ALL its ops
+per block: its reductions (over trailing axes, keepdims) and the ops that
+read them back. A kernel whose blocks would hold one op runs on whole
+arrays: it passes over its operands once either way, and blocks would only
+add calls.
 """
 from __future__ import annotations
 
@@ -129,9 +131,10 @@ def plan_blocks(k: Kernel, elided=frozenset()) -> "Blocks | None":
     if k.root.op == "copy" or not k.root.shape or any(OPS.get(o.info.op) is None for o in ops):
         return None
     cores = [i for i, o in enumerate(ops) if OPS[o.info.op].kind == "reduce"]
-    if len(cores) > 1:
+    if len(cores) > 1 and not k.row_axes:
         return None
-    loop = (_ancestors(k, cores[0]) if cores else set(range(len(ops)))) - set(elided)
+    every = not cores or k.row_axes  # a row kernel: every op per block, a block's rows are whole rows
+    loop = (set(range(len(ops))) if every else _ancestors(k, cores[0])) - set(elided)
     if len(loop) < 2:
         return None  # one pass over the big arrays whatever the order
     if max(math.prod(ops[i].info.shape) for i in loop) <= CHUNK_ELEMENTS:

@@ -202,7 +202,7 @@ def optimize(order, inputs, targets, options: Options) -> dict:
         records.append(PassRecord(name, before, g.count(), "nodes", (time.perf_counter() - t) * 1e3,
                                   options.on(name)))
     t = time.perf_counter()
-    groups = fuse(g, enabled=options.on("fuse"))
+    groups = fuse(g, enabled=options.on("fuse"), rows=options.on("rowfuse"))
     records.append(PassRecord("fuse", g.count(), len(groups), "kernels", (time.perf_counter() - t) * 1e3,
                               options.on("fuse")))
     return {"graph": g, "groups": groups, "passes": records, "memo": memo}

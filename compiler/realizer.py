@@ -143,5 +143,6 @@ def _eager_eval(n: ir.Node) -> None:
     pending = [s for s in n.srcs if not is_computed(s)]
     if pending:  # built lazily before eager mode was entered
         realize(pending)
-    out = OPS[n.op].numpy(n, *[value(s) for s in n.srcs])
+    with np.errstate(all="ignore"):  # log(0) is -inf without a warning, as in PyTorch and the compiled path
+        out = OPS[n.op].numpy(n, *[value(s) for s in n.srcs])
     ir.REALIZED[n] = Buffer(out if isinstance(out, np.ndarray) else np.asarray(out))

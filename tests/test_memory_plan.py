@@ -45,9 +45,13 @@ def chain(x, depth=4):
     return h  # every kernel reduces over axis 1 or is elementwise: all run in blocks, no big temporaries
 
 
+ROWS_OFF = "rowfuse"  # row fusion makes `chain` one kernel: these tests need the temporaries between kernels
+
+
 def test_plan_of_a_real_program_verifies_and_reuses():
     x = tt.tensor(np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32))
-    prog = tt.plan(chain(x))
+    with tt.disable_passes(ROWS_OFF):
+        prog = tt.plan(chain(x))
     mp = prog.memory_plan
     assert mp.verify()
     assert mp.lower_bound_bytes <= mp.peak_bytes < mp.no_reuse_bytes
@@ -62,7 +66,8 @@ def test_inplace_reuses_an_input_that_dies():
     e = x.exp()
     y = (e + e.sum(1, keepdim=True)).tanh()  # the add+tanh kernel reads e, which dies there
     z = y - y.sum(1, keepdim=True)
-    prog = tt.plan(z)
+    with tt.disable_passes(ROWS_OFF):
+        prog = tt.plan(z)
     assert [k.op_names for k in prog.kernels] == [["exp"], ["sum"], ["add", "tanh"], ["sum"], ["sub"]]
     assert prog.kernels[2].inplace_of >= 0
     aliased = {b.name: b.alias_of for b in prog.memory_plan.buffers if b.alias_of}
@@ -89,7 +94,7 @@ def test_outputs_never_live_in_the_arena_and_survive_later_runs():
 @pytest.mark.parametrize("disabled", [(), ("memplan", "inplace")])
 def test_measured_memory_agrees_with_the_plan(disabled):
     x = tt.tensor(np.random.default_rng(0).standard_normal((512, 512)).astype(np.float32))
-    with tt.disable_passes(*disabled):
+    with tt.disable_passes(ROWS_OFF, *disabled):
         prog = tt.plan(chain(x))
         predicted = prog.memory_plan.peak_bytes + sum(k.nbytes for k in prog.kernels if k.out_kind == "output")
         predicted += sum(k.scratch_bytes for k in prog.kernels if k.chunk_rows)  # blocks allocated once

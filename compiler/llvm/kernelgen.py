@@ -16,7 +16,9 @@ division by constants. A value of the same kernel seen through a movement op is 
 index (elementwise producers are cheap; lower_llvm materializes reductions and matmuls first).
 
 Stage kinds: `pointwise` (one loop nest over the stored value's shape), `reduce` (kept dims outside,
-reduced dims inside, the elementwise ops after the reduction evaluated once per output element),
+reduced dims inside, the elementwise ops after the reduction evaluated once per output element), `row`
+(a row kernel: per index of the kept dims, one loop over the reduced dims per reduction, each reduced
+value a scalar once its loop ends, then one loop storing the root over the row),
 `accumulate` (scatter_add and fold: zero the output, then one serial read-modify-write loop) and `rand`
 (NumPy's SeedSequence + PCG64 + random(), bit for bit, so both backends draw the same numbers).
 """
@@ -40,6 +42,7 @@ REDUCE_FLAGS = ["reassoc", "contract"]
 PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # NumPy's PCG64 (XSL-RR) multiplier
 SEEDSEQ = dict(init_a=0x43b0d7e5, mult_a=0x931e8875, init_b=0x8b51f9dd, mult_b=0x58f38ded,
                mix_l=0xca01f9dd, mix_r=0x4973f715)
+ROW_COSTLY = frozenset({"exp", "log", "tanh", "erf", "sin", "cos", "pow"})  # a row kernel stores, not redoes
 POINTWISE_OPS = frozenset(n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE) | {"assign", "copy"}
 
 
@@ -49,7 +52,7 @@ class NotLowerable(NotImplementedError):
 
 @dataclass
 class Stage:
-    kind: str  # pointwise reduce accumulate rand
+    kind: str  # pointwise reduce row accumulate rand
     root: int  # op index whose value is stored
     dst: int  # table index of the array written (contiguous, the root's shape)
     core: int = -1  # reduce: the reduction op
@@ -284,8 +287,12 @@ class StageEmitter:
             return out
         raise NotLowerable(f"movement op {op!r} in an operand chain")
 
+    @staticmethod
+    def _key(j, idx):
+        return (j, tuple(v if _int(v) else id(v) for v in idx))
+
     def value(self, j, idx):
-        key = (j, tuple(v if _int(v) else id(v) for v in idx))
+        key = self._key(j, idx)
         if key not in self.memo:
             self.memo[key] = self._compute(j, idx)
         return self.memo[key]
@@ -368,6 +375,8 @@ class StageEmitter:
             self.pointwise()
         elif kind == "reduce":
             self.reduce()
+        elif kind == "row":
+            self.row()
         elif kind == "accumulate":
             self.accumulate()
         elif kind == "rand":
@@ -414,6 +423,78 @@ class StageEmitter:
             self.acc = None
         st.extent = self.nest(kept, in_shape, per_out, outer=True)
         st.work = math.prod(in_shape)
+
+    def row(self):
+        k, st, b = self.k, self.st, self.b
+        reds = [j for j, o in enumerate(k.ops) if o.info.op in ("sum", "max")]
+        axes = k.ops[reds[0]].info.arg
+        full = self._final_shape(k.ops[reds[0]].srcs[0])
+        part = k.ops[reds[0]].info.shape
+        kept = [d for d, n in enumerate(full) if n != 1 and d not in axes]
+        red = [d for d in axes if full[d] != 1]
+        scalars = [j for j, o in enumerate(k.ops) if o.info.shape == part and j not in reds]
+        keep = self._row_kept(reds, full)
+        strides = scalar_strides(full)
+
+        def per_row(env):
+            at = [env.get(d, 0) for d in range(len(full))]
+            done = 0
+            for j in reds + [len(k.ops)]:
+                for s in scalars:  # the reduced values ready before this loop: computed once per row
+                    if done <= s < j:
+                        self.value(s, at)
+                done = j
+                if j == len(k.ops):
+                    break
+                core = k.ops[j]
+                dtype = core.info.dtype
+                slot = self.eb.alloca(scalar.reg_type(dtype), name="acc")
+                combine = self._combiner(core.info.op, dtype)
+                b.store(self._identity(core.info.op, dtype), slot)
+
+                first = keep is not None and keep not in st.materialized and keep in self._row_deps(j)
+
+                def per_in(env2, core=core, slot=slot, combine=combine, first=first):
+                    idx = [env2.get(d, env.get(d, 0)) for d in range(len(full))]
+                    b.store(combine(b.load(slot), self.ref(core.srcs[0], idx)), slot)
+                    if first:
+                        self.store(st.dst, self.affine(idx, strides), self.value(keep, idx))
+                self.nest(red, full, per_in, outer=False)
+                self.memo[self._key(j, at)] = b.load(slot)
+                if first:
+                    st.materialized[keep] = st.dst
+            if k.ops[st.root].info.shape == part:
+                self.store(st.dst, self.affine(at, scalar_strides(part)), self.value(st.root, at))
+                return
+
+            def per_out(env2):
+                idx = [env2.get(d, env.get(d, 0)) for d in range(len(full))]
+                self.store(st.dst, self.affine(idx, strides), self.value(st.root, idx))
+            self.nest(red, full, per_out, outer=False)
+        st.extent = self.nest(kept, full, per_row, outer=True)
+        st.work = math.prod(full) * (len(reds) + 1)
+
+    def _row_deps(self, j) -> set:
+        """Ops of the input's shape that op j reads within one loop over a row (not through a reduction)."""
+        seen, todo = set(), [j]
+        while todo:
+            for r in self.k.ops[todo.pop()].srcs:
+                if r.kind == "t" and r.index not in seen and self.k.ops[r.index].info.op not in ("sum", "max"):
+                    seen.add(r.index)
+                    todo.append(r.index)
+        return seen
+
+    def _row_kept(self, reds, full):
+        """The costly op (exp of softmax) that a reduction's loop computes and the output loop needs again:
+        stored into the output row by the first loop, read back (from cache) by the later ones. Or None."""
+        root = self.k.ops[self.st.root].info
+        if root.shape != full:
+            return None
+        early = set().union(*(self._row_deps(j) for j in reds))
+        late = self._row_deps(self.st.root)
+        both = [j for j in early & late if self.k.ops[j].info.op in ROW_COSTLY
+                and self.k.ops[j].info.shape == full and self.k.ops[j].info.dtype == root.dtype]
+        return max(both) if both else None
 
     def _identity(self, op, dtype):
         dtype = np.dtype(dtype)

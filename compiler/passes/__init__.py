@@ -1,6 +1,7 @@
 """The compiler's passes, one file each; every pass is a pure function of a graph.
 
-Names (what `Options.disabled` switches off): fold, dce, fuse, schedule, memplan, inplace.
+Names (what `Options.disabled` switches off): fold, dce, fuse, rowfuse (row kernels, part of
+fuse), schedule, memplan, inplace.
 """
 from .graph import Graph, remake, is_view
 from .fold import fold
@@ -9,7 +10,7 @@ from .fusion import fuse, Group
 from .schedule import schedule
 from .memplan import MemoryPlan, plan_memory
 
-PASS_NAMES = ("fold", "dce", "fuse", "schedule", "memplan", "inplace")
+PASS_NAMES = ("fold", "dce", "fuse", "rowfuse", "schedule", "memplan", "inplace")
 
 __all__ = ["Graph", "remake", "is_view", "fold", "dce", "fuse", "Group", "schedule", "MemoryPlan",
            "plan_memory", "PASS_NAMES"]

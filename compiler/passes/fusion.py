@@ -27,10 +27,17 @@ back (consumers first), a node joins the group of its consumers when:
 What breaks fusion, and why: several consumers in different kernels (the value
 must be materialized once); a reduction broadcast back to the input size
 (softmax's x - max(x): the reduction must finish before any consumer element
-can be computed); a second reduction or matmul; gather, scatter, pad, fold,
+can be computed) -- except in a row kernel, below; a second reduction or matmul; gather, scatter, pad, fold,
 rand and arange, which run as kernels of their own. An `assign` is fused as
 the tail of the elementwise group computing its value (the whole optimizer
 update of one parameter is one kernel).
+
+Row kernels (rowfuse.py, pass name "rowfuse"): after the rules above, the
+groups of a reduction over trailing axes, the elementwise ops that read it
+expanded back over exactly those axes, and further such reductions (softmax:
+max, then sum of exp(x - max); layernorm: mean, then the variance of x - mean)
+merge into one group of kind "row": per row of the kept axes, each reduction
+loops over the row, then the ops of the input's shape loop over it again.
 """
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ from dataclasses import dataclass, field
 from ..kernel import View
 from ..ops import OPS
 from .graph import Graph, VIEW_OPS, VALUE_LEAVES
+from .rowfuse import merge_rows
 
 ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 
@@ -46,10 +54,11 @@ ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 @dataclass
 class Group:
     root: object  # the node the kernel outputs (for a "copy" group: the node whose value is copied)
-    kind: str  # elementwise reduce matmul assign opaque copy contig (a view materialized once)
+    kind: str  # elementwise reduce row matmul assign opaque copy contig (a view materialized once)
     nodes: list = field(default_factory=list)  # fused nodes, sources before users (root last)
     core: object = None  # the reduction or matmul, if any
     phase: dict = field(default_factory=dict)  # id(node) -> "pre" | "core" | "post"
+    row_axes: tuple = ()  # a "row" group: the trailing axes its reductions reduce
 
     @property
     def size(self) -> int:
@@ -123,8 +132,9 @@ def _kind(n) -> str:
     return "opaque"
 
 
-def fuse(g: Graph, enabled: bool = True) -> list:
-    """Groups in an order where every group comes after the groups it reads (the roots' graph order)."""
+def fuse(g: Graph, enabled: bool = True, rows: bool = True) -> list:
+    """Groups in an order where every group comes after the groups it reads (the roots' graph order).
+    `rows`: merge row kernels (see rowfuse.py)."""
     stops = _copy_points(g)
     compute = [n for n in g.nodes if is_compute(n, g) or id(n) in stops]
     users = {id(n): set() for n in compute}
@@ -162,6 +172,8 @@ def fuse(g: Graph, enabled: bool = True) -> list:
     for gr in groups:
         gr.nodes.sort(key=lambda n: pos[id(n)])
     groups.sort(key=lambda gr: pos[id(gr.root)])
+    if enabled and rows:
+        groups = merge_rows(groups, g, lambda s: base_of(s, g, stops), escapes)
     return groups + _copies(g, groups)
 
 
