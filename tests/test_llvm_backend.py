@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 import tinytorch as tt
 from tinytorch import nn, optim
+from tinytorch.compiler.llvm import parallel
 from tinytorch.compiler.ops import OPS
 from tinytorch.tensor import _make
 
@@ -160,7 +161,8 @@ def test_random_graphs_match_numpy_campaign(recipe):
     _check_recipe(recipe)
 
 
-def test_big_kernels_split_across_threads_match():
+def test_big_kernels_split_across_threads_match(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 1 << 10)
     rng = np.random.default_rng(1)
     a = rng.standard_normal((300, 257)).astype(np.float32)
     c = rng.standard_normal((257, 300)).astype(np.float32)
@@ -169,6 +171,28 @@ def test_big_kernels_split_across_threads_match():
         x, z = tt.tensor(a), tt.tensor(c)
         h = (x + z.T).tanh() * 0.5 + x
         return [h.softmax(-1), (h - h.mean(-1, keepdim=True)).exp().sum(-1), h.sum(0)]
+    same(graph, tol=1e-4)
+
+
+def test_outer_axis_reductions_window_reductions_and_merged_loops():
+    """Reductions over outer axes (rows accumulated into a vector), pooling windows, flattened contiguous
+    runs, short outer loops merged for threads, elementwise loops merged across contiguous axes."""
+    rng = np.random.default_rng(7)
+    img = rng.standard_normal((4, 3, 24, 20)).astype(np.float32)
+    m = rng.standard_normal((3, 64, 300)).astype(np.float32)
+    iv = rng.integers(-50, 50, (40, 33)).astype(np.int32)
+
+    def graph():
+        x, y = tt.tensor(img), tt.tensor(m)
+        win = _make("unfold", (x,), ((2, 2), (2, 2), (1, 1)))  # [4, 3, 2, 2, 12, 10]: a pooling window
+        c = win * 1.0  # contiguous, so the row loops flatten
+        return [
+            win.sum((2, 3)), _make("max", (win,), (2, 3)), c.sum((2, 3)), _make("max", (c,), (2, 3)),
+            c.sum((2, 3)) * 0.25 + 1.0, y.sum(1), y.sum((0, 1)), _make("max", (y,), (0,)), y.sum(1).exp(),
+            x.sum((0, 2, 3)), (x * 2.0).sum(0), tt.tensor(iv).sum(0), _make("max", (tt.tensor(iv),), (0,)),
+            x.permute(1, 0, 2, 3) * 1.0, y.permute(1, 0, 2) + 2.0, y * y.sum(2, keepdim=True),
+            tt.tensor(m.reshape(3, 64, 20, 15)).sum(1), _make("max", (tt.tensor(m[:, :20]),), (0,)),
+        ]
     same(graph, tol=1e-4)
 
 

@@ -401,6 +401,7 @@ def test_bounds_check_trap_names_the_kernel(monkeypatch):
 def test_threads_split_the_outer_loop_and_agree(monkeypatch, rng):
     assert parallel.chunks(10, 1 << 20, 3) == [(0, 3), (3, 6), (6, 10)]
     assert parallel.chunks(10, 100, 3) == [(0, 10)]
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 1 << 10)
     x = rng.standard_normal((512, 300)).astype(np.float32)
     k = compile_kernel(recipes.gelu_erf(x.shape))
     outs = []

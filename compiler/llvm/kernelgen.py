@@ -15,11 +15,18 @@ strides, slice offsets, unfold windows); a reshape no View expresses is lineariz
 division by constants. A value of the same kernel seen through a movement op is recomputed at the moved
 index (elementwise producers are cheap; lower_llvm materializes reductions and matmuls first).
 
+Loop nests keep the innermost loop unit-stride where they can: axes that every operand reads as one run
+in memory are looped as one, and a parallel outer loop too short to share evenly over threads is merged
+with the next.
+
 Stage kinds: `pointwise` (one loop nest over the stored value's shape), `reduce` (kept dims outside,
-reduced dims inside, the elementwise ops after the reduction evaluated once per output element), `row`
+reduced dims inside, the elementwise ops after the reduction evaluated once per output element; where
+kept dims follow the reduced ones, as in a bias gradient or a pooling window, a row of accumulators over
+those kept dims instead, each reduced index adding a row into it), `row`
 (a row kernel: per index of the kept dims, one loop over the reduced dims per reduction, each reduced
 value a scalar once its loop ends, then one loop storing the root over the row),
-`accumulate` (scatter_add and fold: zero the output, then one serial read-modify-write loop) and `rand`
+`accumulate` (scatter_add and fold: zero the output, then one serial read-modify-write loop; a fold
+walks its source in memory order) and `rand`
 (NumPy's SeedSequence + PCG64 + random(), bit for bit, so both backends draw the same numbers).
 """
 from __future__ import annotations
@@ -43,6 +50,9 @@ PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # NumPy's PCG64 (XSL-RR) multipli
 SEEDSEQ = dict(init_a=0x43b0d7e5, mult_a=0x931e8875, init_b=0x8b51f9dd, mult_b=0x58f38ded,
                mix_l=0xca01f9dd, mix_r=0x4973f715)
 ROW_COSTLY = frozenset({"exp", "log", "tanh", "erf", "sin", "cos", "pow"})  # a row kernel stores, not redoes
+MIN_OUTER_EXTENT = 16  # a shorter outermost loop is merged with the next, so threads get even shares
+MIN_ROW_WIDTH = 8  # a reduction over outer axes loops rows at least this long, else one output at a time
+MAX_ROW_ACC = 1 << 13  # accumulators on the stack (64 KB of float64) of a reduction over outer axes
 POINTWISE_OPS = frozenset(n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE) | {"assign", "copy"}
 
 
@@ -190,9 +200,10 @@ class StageEmitter:
         b.cbranch(b.icmp_signed("<", nxt, hi), header, exit_)
         b.position_at_end(exit_)
 
-    def nest(self, dims, shape, body, outer):
+    def nest(self, dims, shape, body, outer, inner_loop=True):
         """Loops over the axes `dims` of `shape` (the first over [start, stop) when `outer`); body(env) gets
-        a dict axis -> index value. Returns the outer loop's extent."""
+        a dict axis -> index value. Returns the outer loop's extent. A short outer loop is merged with the
+        next ones, all of them unless `inner_loop` (the body loops no further itself)."""
         def rec(i, env):
             if i == len(dims):
                 saved = dict(self.memo)
@@ -213,8 +224,32 @@ class StageEmitter:
             b.branch(done)
             b.position_at_end(done)
             return 1
+        if outer and len(dims) > 1 and shape[dims[0]] < MIN_OUTER_EXTENT:
+            return self._merged_outer(dims, shape, body, len(dims) - 1 if inner_loop else len(dims))
         rec(0, {})
         return shape[dims[0]] if outer else 1
+
+    def _merged_outer(self, dims, shape, body, most):
+        """A parallel loop too short to split evenly over threads: one loop over up to `most` leading dims
+        together, each index recovered by division."""
+        m = 1
+        while m < most and math.prod(shape[d] for d in dims[:m]) < MIN_OUTER_EXTENT:
+            m += 1
+        lead, rest = dims[:m], dims[m:]
+        extent = math.prod(shape[d] for d in lead)
+
+        def outer(i):
+            env, q = {}, i
+            for d in reversed(lead):
+                n = ir.Constant(M.I64, shape[d])
+                env[d] = q if d == lead[0] else self.b.urem(q, n)
+                if d != lead[0]:
+                    q = self.b.udiv(q, n)
+            self.nest(rest, shape, lambda e: body({**env, **e}), outer=False)
+        saved = dict(self.memo)
+        self.loop(self.start, self.stop, outer)
+        self.memo = saved
+        return extent
 
     # ---- values
 
@@ -390,12 +425,57 @@ class StageEmitter:
         shape = self.k.ops[self.st.root].info.shape
         dims = [d for d, n in enumerate(shape) if n != 1]
         strides = scalar_strides(shape)
+        loop_shape, dims = self._merge_elementwise(shape, dims)
 
         def body(env):
             idx = [env.get(d, 0) for d in range(len(shape))]
             self.store(self.st.dst, self.affine(idx, strides), self.value(self.st.root, idx))
-        self.st.extent = self.nest(dims, shape, body, outer=True)
+        self.st.extent = self.nest(dims, loop_shape, body, outer=True)
         self.st.work = math.prod(shape)
+
+    def _merge_elementwise(self, shape, dims):
+        """Adjacent axes along which every operand of a purely elementwise stage is one run in memory,
+        looped as one (a [16, 64, 10, 10] copy loops rows of 100, not of 10). The loop shape and axes."""
+        views = []
+        for j in self._stage_ops():
+            o = self.k.ops[j]
+            if j in self.st.materialized:
+                continue
+            if o.info.op not in POINTWISE_OPS or o.info.shape != tuple(shape):
+                return shape, dims
+            for r in o.srcs:
+                if r.kind == "t" and not r.chain:
+                    continue
+                if r.kind == "c" and self.place.consts[r.index] is None:
+                    continue
+                v = self._view(r)
+                if v is None:
+                    return shape, dims
+                views.append(v)
+        loop, runs = list(shape), dims[:1]
+        for d in dims[1:]:
+            prev = runs[-1]
+            if d == prev + 1 and all(v.strides[prev] == v.strides[d] * loop[d] for v in views):
+                loop[d] *= loop[prev]
+                loop[prev] = 1
+                runs[-1] = d
+            else:
+                runs.append(d)
+        return tuple(loop), runs
+
+    def _stage_ops(self):
+        """Indices of the kernel's ops this stage evaluates: the root and what it reads, up to materialized
+        values."""
+        seen, todo = set(), [self.st.root]
+        while todo:
+            j = todo.pop()
+            if j in seen:
+                continue
+            seen.add(j)
+            if j in self.st.materialized:
+                continue
+            todo += [r.index for r in self.k.ops[j].srcs if r.kind == "t"]
+        return sorted(seen)
 
     def reduce(self):
         k, st, b = self.k, self.st, self.b
@@ -406,9 +486,17 @@ class StageEmitter:
         dtype = core.info.dtype
         kept = [d for d, n in enumerate(in_shape) if n != 1 and d not in axes]
         red = [d for d in axes if in_shape[d] != 1]
-        slot = self.eb.alloca(scalar.reg_type(dtype), name="acc")
         combine = self._combiner(core.info.op, dtype)
         strides = scalar_strides(k.ops[st.root].info.shape)
+        trailing = [d for d in kept if not red or d > max(red)]
+        if trailing and math.prod(in_shape[d] for d in trailing) <= MAX_ROW_ACC:
+            loop_shape, rows = self._flat_rows(core, in_shape, trailing)
+            if loop_shape[rows[-1]] >= MIN_ROW_WIDTH:
+                self._reduce_rows(core, loop_shape, [d for d in kept if d not in trailing], red, rows, combine,
+                                  strides)
+                return
+        slot = self.eb.alloca(scalar.reg_type(dtype), name="acc")
+        red_shape, red = self._merge_runs(core.srcs[0], in_shape, red)
 
         def per_out(env):
             b.store(self._identity(core.info.op, dtype), slot)
@@ -416,12 +504,72 @@ class StageEmitter:
             def per_in(env2):
                 full = [env2.get(d, env.get(d, 0)) for d in range(len(in_shape))]
                 b.store(combine(b.load(slot), self.ref(core.srcs[0], full)), slot)
-            self.nest(red, in_shape, per_in, outer=False)
+            self.nest(red, red_shape, per_in, outer=False)
             self.acc = (st.core, b.load(slot))
             idx = [env.get(d, 0) for d in range(len(out_shape))]
             self.store(st.dst, self.affine(idx, strides), self.value(st.root, idx))
             self.acc = None
-        st.extent = self.nest(kept, in_shape, per_out, outer=True)
+        st.extent = self.nest(kept, in_shape, per_out, outer=True, inner_loop=False)
+        st.work = math.prod(in_shape)
+
+    def _flat_rows(self, core, in_shape, trailing):
+        """The loop shape and axes of a row reduction: with no epilogue and a strided source, trailing axes
+        that lie in memory as one run are looped as one (the earlier axes' index 0, the last's the whole
+        offset), so a 14 x 14 window is one loop of 196."""
+        if self.st.root != self.st.core:
+            return in_shape, trailing
+        return self._merge_runs(core.srcs[0], in_shape, trailing)
+
+    def _merge_runs(self, r, shape, dims):
+        """Adjacent axes of `dims` along which operand `r` (a View) is one run in memory, looped as one: the
+        loop shape (each run's extent on its last axis, 1 on the others) and the axes left to loop."""
+        view = self._view(r)
+        if view is None or not dims:
+            return shape, dims
+        shape, runs = list(shape), [dims[0]]
+        for d in dims[1:]:
+            prev = runs[-1]
+            if d == prev + 1 and view.strides[prev] == view.strides[d] * shape[d]:
+                shape[d] *= shape[prev]
+                shape[prev] = 1
+                runs[-1] = d
+            else:
+                runs.append(d)
+        return tuple(shape), runs
+
+    def _reduce_rows(self, core, in_shape, lead, red, trailing, combine, strides):
+        """A reduction over axes outside some kept ones (a bias gradient, a pooling window): per index of the
+        leading kept axes, a vector of accumulators over the trailing kept axes, each reduced index adding
+        a whole contiguous row into it, so the innermost loop runs over kept (unit-stride) elements."""
+        st, b, dtype = self.st, self.b, core.info.dtype
+        width = math.prod(in_shape[d] for d in trailing)
+        vec = self.eb.alloca(scalar.reg_type(dtype), size=ir.Constant(M.I64, width), name="acc_row")
+        tstrides = dict(zip(trailing, scalar_strides([in_shape[d] for d in trailing])))
+
+        def slot(env):
+            return b.gep(vec, [self.i64(self.affine([env[d] for d in trailing], [tstrides[d] for d in trailing]))])
+
+        def per_lead(env):
+            self.nest(trailing, in_shape, lambda e: b.store(self._identity(core.info.op, dtype), slot(e)),
+                      outer=False)
+
+            def per_red(env2):
+                def add_row(env3):
+                    e = {**env, **env2, **env3}
+                    full = [e.get(d, 0) for d in range(len(in_shape))]
+                    p = slot(e)
+                    b.store(combine(b.load(p), self.ref(core.srcs[0], full)), p)
+                self.nest(trailing, in_shape, add_row, outer=False)
+            self.nest(red, in_shape, per_red, outer=False)
+
+            def store(env2):
+                e = {**env, **env2}
+                self.acc = (st.core, b.load(slot(e)))
+                idx = [e.get(d, 0) for d in range(len(core.info.shape))]
+                self.store(st.dst, self.affine(idx, strides), self.value(st.root, idx))
+                self.acc = None
+            self.nest(trailing, in_shape, store, outer=False)
+        st.extent = self.nest(lead, in_shape, per_lead, outer=True, inner_loop=False)
         st.work = math.prod(in_shape)
 
     def row(self):
@@ -471,7 +619,7 @@ class StageEmitter:
                 idx = [env2.get(d, env.get(d, 0)) for d in range(len(full))]
                 self.store(st.dst, self.affine(idx, strides), self.value(st.root, idx))
             self.nest(red, full, per_out, outer=False)
-        st.extent = self.nest(kept, full, per_row, outer=True)
+        st.extent = self.nest(kept, full, per_row, outer=True, inner_loop=False)
         st.work = math.prod(full) * (len(reds) + 1)
 
     def _row_deps(self, j) -> set:
@@ -567,10 +715,28 @@ class StageEmitter:
                                                                                        self.mul(j, dw))]
                 add_at(self.affine(tgt, ostr), self.ref(x, idx))
             inner = [d for d in range(1 if lead else 0, len(shape)) if shape[d] != 1]
-            self.nest(inner, shape, body, outer=False)
+            self.nest(self._memory_order(x, inner), shape, body, outer=False)
         outer_dims = [0] if lead and shape[0] != 1 else []
         self.st.extent = self.nest(outer_dims, shape, block, outer=True)
         self.st.work = math.prod(shape) + n_out
+
+    def _memory_order(self, r, dims):
+        """`dims` ordered as operand `r` lies in memory (largest stride first), where its chain is a View:
+        the reads of a fold then run through its source in order, the writes landing in a small output."""
+        view = self._view(r)
+        return dims if view is None else sorted(dims, key=lambda d: -abs(view.strides[d]))
+
+    def _view(self, r):
+        """Operand `r` as a strided View of the array it reads, or None (a fused value, an embedded scalar,
+        a chain with a movement no View expresses)."""
+        if r.kind == "t" or (r.kind == "c" and self.place.consts[r.index] is None):
+            return None
+        view = View.contiguous(self.shape_of(r))
+        for c in r.chain:
+            view = view.apply(c)
+            if view is None:
+                return None
+        return view
 
     def rand(self):
         """NumPy's default_rng(seed).random(n) as float64, then cast: SeedSequence, PCG64 (XSL-RR), random()."""
