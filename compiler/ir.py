@@ -164,28 +164,13 @@ def toposort(targets, stop=None, seen=None, order=None) -> list:
     return order
 
 
+def _computed(n: Node) -> bool:
+    return n._value is not None
+
+
 def pending(targets, seen=None, order=None) -> list:
     """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs."""
-    order = [] if order is None else order
-    seen = set() if seen is None else seen
-    add = seen.add
-    empty = iter(())
-    for t in targets:
-        if id(t) in seen:
-            continue
-        add(id(t))
-        stack = [(t, empty if t._value is not None else iter(t.srcs))]
-        while stack:
-            n, it = stack[-1]
-            for s in it:
-                if id(s) not in seen:
-                    add(id(s))
-                    stack.append((s, empty if s._value is not None else iter(s.srcs)))
-                    break
-            else:
-                stack.pop()
-                order.append(n)
-    return order
+    return toposort(targets, _computed, seen, order)
 
 
 _SHORT = {"float32": "f32", "float16": "f16", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool",

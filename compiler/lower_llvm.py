@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
 import sys
 import time
 
@@ -27,19 +26,12 @@ from llvmlite import ir
 
 from . import ops as O
 from .llvm import jit, parallel
+from .llvm.native import CHECK_ENV, env_int as _env_int
 from .llvm import scalar  # noqa: F401  (installs the op table's llvm lowerings)
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
 PLACEHOLDER = "tt_program_symbol"
-CHECK_ENV = "TINYTORCH_CHECK_BOUNDS"
 _CFUNC = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
-
-
-def _env_int(name: str) -> int:
-    try:
-        return int(os.environ.get(name, "0") or 0)
-    except ValueError:
-        return 0
 
 
 class MatmulStage:

@@ -39,14 +39,13 @@ import numpy as np
 from . import compiler as C
 from . import lazy
 from .autograd import _GradMode
-from .creation import _RNG
+from .creation import _RNG, SEED_HIGH as _SEED_HIGH
 from .nn.module import Modes
 from .runtime import Buffer
 from .tensor import GRAD_LEAVES, LAZY, Tensor
 
 ARG, OUT, SEED, GRAD, BUF = range(5)
 _MISS = object()
-_SEED_HIGH = 2**62  # as creation.next_seed draws
 
 
 def compile(fn=None, *, max_traces: int = 4):

@@ -17,6 +17,9 @@ from .runtime import Buffer
 from .tensor import Tensor
 
 
+SEED_HIGH = 2**62  # rand seeds are drawn from [0, SEED_HIGH)
+
+
 class _RNG:
     gen = np.random.default_rng(0)
 
@@ -41,7 +44,7 @@ def set_rng_state(state) -> None:
 
 
 def next_seed() -> Tensor:
-    return Tensor._wrap(C.leaf(Buffer(np.array(_RNG.gen.integers(0, 2**62), dtype=np.int64))))
+    return Tensor._wrap(C.leaf(Buffer(np.array(_RNG.gen.integers(0, SEED_HIGH), dtype=np.int64))))
 
 
 def _size(size) -> tuple:

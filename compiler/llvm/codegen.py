@@ -25,6 +25,7 @@ from llvmlite import ir
 from .. import ops
 from . import mathfns as M
 from . import scalar
+from .loops import counted_loop
 from .spec import ElementwiseKernel, ReduceKernel, validate
 
 SYMBOL = "tt_kernel_symbol"  # replaced by the cache-keyed symbol in jit.py
@@ -127,19 +128,7 @@ class _Emitter:
     # ---- loops
 
     def loop(self, lo, hi, body):
-        b = self.b
-        pre = b.block
-        header = self.fn.append_basic_block("loop")
-        exit_ = self.fn.append_basic_block("loop_exit")
-        b.cbranch(b.icmp_signed("<", lo, hi), header, exit_)
-        b.position_at_end(header)
-        i = b.phi(M.I64, name="i")
-        i.add_incoming(lo, pre)
-        body(i)
-        nxt = b.add(i, ir.Constant(M.I64, 1))
-        i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_signed("<", nxt, hi), header, exit_)
-        b.position_at_end(exit_)
+        counted_loop(self.b, self.fn, lo, hi, body)
 
     def nest(self, dims, offsets, inner, outermost=False):
         """Loops over `dims` (the outermost one over [start, stop) when `outermost`); `offsets` holds the

@@ -41,6 +41,7 @@ from .. import ops
 from ..kernel import View
 from . import mathfns as M
 from . import scalar
+from .loops import counted_loop
 
 I8P = ir.IntType(8).as_pointer()
 I128 = ir.IntType(128)
@@ -186,19 +187,7 @@ class StageEmitter:
     # ---- loops
 
     def loop(self, lo, hi, body):
-        b = self.b
-        pre = b.block
-        header = self.fn.append_basic_block("loop")
-        exit_ = self.fn.append_basic_block("loop_exit")
-        b.cbranch(b.icmp_signed("<", lo, hi), header, exit_)
-        b.position_at_end(header)
-        i = b.phi(M.I64, name="i")
-        i.add_incoming(lo, pre)
-        body(i)
-        nxt = b.add(i, ir.Constant(M.I64, 1))
-        i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_signed("<", nxt, hi), header, exit_)
-        b.position_at_end(exit_)
+        counted_loop(self.b, self.fn, lo, hi, body)
 
     def nest(self, dims, shape, body, outer, inner_loop=True):
         """Loops over the axes `dims` of `shape` (the first over [start, stop) when `outer`); body(env) gets

@@ -22,7 +22,8 @@ CHECK_ENV, DEBUG_ENV = "TINYTORCH_CHECK_BOUNDS", "TINYTORCH_DEBUG"
 DEBUG_IR_LEVEL = 4
 
 
-def _env_int(name: str) -> int:
+def env_int(name: str) -> int:
+    """An integer environment setting (TINYTORCH_DEBUG, TINYTORCH_CHECK_BOUNDS); unset or malformed is 0."""
     try:
         return int(os.environ.get(name, "0") or 0)
     except ValueError:
@@ -32,9 +33,9 @@ def _env_int(name: str) -> int:
 class NativeKernel:
     def __init__(self, spec):
         self.spec = spec
-        self.check_bounds = _env_int(CHECK_ENV) > 0
+        self.check_bounds = env_int(CHECK_ENV) > 0
         gen = codegen.generate(spec, self.check_bounds, jit.function_attributes())
-        if _env_int(DEBUG_ENV) >= DEBUG_IR_LEVEL:
+        if env_int(DEBUG_ENV) >= DEBUG_IR_LEVEL:
             print(f"; ---- kernel {spec.name}\n{gen.ir}", file=sys.stderr)
         self.generated = gen
         self.loaded = jit.compile_ir(gen.ir, spec.name, codegen.SYMBOL)
