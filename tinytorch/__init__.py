@@ -20,17 +20,14 @@ from .movement import (reshape, flatten, permute, transpose, unsqueeze, squeeze,
                        gather, scatter_add, index_select, split, chunk, flip, movedim, narrow)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like,  # noqa
                        full_like, arange, linspace, eye, rand, randn, randint, randperm, rand_like,
-                       randn_like, manual_seed, normal, uniform)
+                       randn_like, manual_seed, normal, uniform, get_rng_state, set_rng_state)
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
 from .lazy import realize, eager, is_eager, stats, reset_stats  # noqa
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa
-from . import viz  # noqa
-from . import data  # noqa: F401,E402
+from . import viz, data, nn, optim  # noqa: F401
+from .serialization import save, load  # noqa: F401
+from .capture import compile, capture  # noqa: F401  (step capture and replay)
 
 concat = concatenate = cat
 __version__ = "0.1.0"
-from . import nn, optim  # noqa: E402,F401
-from .serialization import save, load  # noqa: E402,F401
-from .capture import compile, capture  # noqa: E402,F401  (step capture and replay)
-from .creation import get_rng_state, set_rng_state  # noqa: E402,F401

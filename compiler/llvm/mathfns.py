@@ -86,12 +86,14 @@ EXPM1_TERMS = {False: 8, True: 14}  # Taylor terms r^2/2! .. : r <= ln2/2 makes 
 EXP_CLAMP = {False: (-104.0, 89.0), True: (-746.0, 710.0)}  # beyond: 0 or inf after rounding
 
 
-def _reduce_ln2(b, x, f):
-    """x = n*ln2 + r with |r| <= ln2/2; returns (n as float, r, expm1(r))."""
-    n = call(b, "rint", b.fmul(x, c(f.ty, 1 / math.log(2))))
+def _reduce_ln2(b, x, f, terms=None, n=None):
+    """x = n*ln2 + r with |r| <= ln2/2; returns (n as float, r, expm1(r)) (`terms` Taylor terms after r;
+    `n`, when given, is rint(x/ln2) already)."""
+    if n is None:
+        n = call(b, "rint", b.fmul(x, c(f.ty, 1 / math.log(2))))
     r = call(b, "fmuladd", b.fneg(n), c(f.ty, LN2_HI[f.double]), x)
     r = call(b, "fmuladd", b.fneg(n), c(f.ty, LN2_LO[f.double]), r)
-    p = horner(b, r, [1 / math.factorial(k) for k in range(2, 2 + EXPM1_TERMS[f.double])])
+    p = horner(b, r, [1 / math.factorial(k) for k in range(2, 2 + (terms or EXPM1_TERMS[f.double]))])
     return n, r, call(b, "fmuladd", b.fmul(r, r), p, r)
 
 
@@ -206,11 +208,40 @@ ERFC_FIT = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.2788
             1.48851587, -0.82215223, 0.17087277)  # Numerical Recipes erfcc, |error| < 1.2e-7
 
 
+ERF_EXP_FLOOR = {False: -80.0, True: -700.0}  # exp(floor) stays normal (one power of two scales it) and is
+# far below half an ulp of 1, so erf = 1 - t*exp(poly) rounds to exactly 1 wherever the clamp acts
+ERF_EXP_TERMS = {False: 6, True: EXPM1_TERMS[True]}  # float32: truncation (ln2/2)^8/8! = 5e-9 relative
+# 1.5 * 2^mant + bias: adding it rounds x/ln2 to an integer n and leaves n + bias in the low mantissa bits
+ROUND_SHIFTER = {False: 1.5 * 2.0 ** 23 + 127, True: 1.5 * 2.0 ** 52 + 1023}
+
+
+def _exp_nonpos(b, x, f):
+    """exp(x) for x <= ~0 as erf needs it: no NaN select, no overflow clamp, one power of two.
+
+    `select(x > floor, x, floor)` is a single vmaxps and turns NaN into the floor, so the integer
+    part stays defined; erf's NaN comes back through t instead. n = rint(x/ln2) by the shifter:
+    k = x/ln2 + ROUND_SHIFTER rounds to an integer in the add, k - ROUND_SHIFTER is n as a float,
+    and k's bits shifted up by `mant` are 2^n (n + bias >= 1 above the floor): no rint, no fptosi.
+    Result: 2^n * expm1(r) + 2^n in one fma."""
+    floor = c(f.ty, ERF_EXP_FLOOR[f.double])
+    xc = b.select(b.fcmp_ordered(">", x, floor), x, floor)
+    shifter = c(f.ty, ROUND_SHIFTER[f.double])
+    k = call(b, "fmuladd", xc, c(f.ty, 1 / math.log(2)), shifter)
+    _, _, q = _reduce_ln2(b, xc, f, ERF_EXP_TERMS[f.double], n=b.fsub(k, shifter))
+    scale = b.bitcast(b.shl(b.bitcast(k, f.ity), c(f.ity, f.mant)), f.ty)
+    return call(b, "fmuladd", scale, q, scale)
+
+
 def erf(b, x):
+    """1 - t*exp(-z^2 + P(t)), t = 1/(1 + z/2), z = |x|, sign copied from x (Numerical Recipes erfcc).
+
+    Written so the vectorized loop is straight-line fma work: -z^2 + c0 and t*P + that are fmas,
+    1 - t*e is one fma, copysign is a bit select; NaN in gives t = NaN and so NaN out; +-inf gives
+    t = 0, poly = -inf (clamped) and +-1."""
     f = fmt(x)
     z = call(b, "fabs", x)
     t = b.fdiv(c(f.ty, 1.0), call(b, "fmuladd", c(f.ty, 0.5), z, c(f.ty, 1.0)))
-    poly = b.fsub(b.fmul(t, horner(b, t, list(ERFC_FIT[1:]))), b.fmul(z, z))
-    poly = b.fadd(poly, c(f.ty, ERFC_FIT[0]))
-    r = b.fsub(c(f.ty, 1.0), b.fmul(t, exp(b, poly)))
+    base = call(b, "fmuladd", b.fneg(z), z, c(f.ty, ERFC_FIT[0]))
+    poly = call(b, "fmuladd", t, horner(b, t, list(ERFC_FIT[1:])), base)
+    r = call(b, "fmuladd", b.fneg(t), _exp_nonpos(b, poly, f), c(f.ty, 1.0))
     return call(b, "copysign", r, x)
