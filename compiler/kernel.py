@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 from . import ir
 
 
+def contiguous_strides(shape) -> tuple:
+    """Element strides of a C-order array of `shape`."""
+    strides, acc = [], 1
+    for d in reversed(shape):
+        strides.append(acc)
+        acc *= d
+    return tuple(reversed(strides))
+
+
 @dataclass(frozen=True)
 class View:
     """Strided view of a contiguous source: element (i0, i1, ...) lives at offset + sum(i_k * strides[k])."""
@@ -26,11 +35,7 @@ class View:
 
     @staticmethod
     def contiguous(shape) -> "View":
-        strides, acc = [], 1
-        for d in reversed(shape):
-            strides.append(acc)
-            acc *= d
-        return View(tuple(shape), tuple(reversed(strides)), 0)
+        return View(tuple(shape), contiguous_strides(shape), 0)
 
     def apply(self, info) -> "View | None":
         """This view after one movement op, or None where no strided view exists (the op must copy)."""

@@ -27,6 +27,7 @@ from . import mathfns as M
 from . import scalar
 from .loops import counted_loop
 from .spec import ElementwiseKernel, ReduceKernel, validate
+from ..kernel import contiguous_strides as scalar_strides
 
 SYMBOL = "tt_kernel_symbol"  # replaced by the cache-keyed symbol in jit.py
 REDUCE_FLAGS = ["reassoc", "contract"]
@@ -45,14 +46,6 @@ class Generated:
     outer_extent: int  # the range [start, stop) of the outermost loop covers [0, outer_extent)
     work: int  # points in the iteration space: the parallel split's size measure
     check_bounds: bool
-
-
-def scalar_strides(shape):
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return tuple(reversed(out))
 
 
 def loop_dims(k) -> list[Dim]:

@@ -38,7 +38,7 @@ import numpy as np
 from llvmlite import ir
 
 from .. import ops
-from ..kernel import View
+from ..kernel import View, contiguous_strides as scalar_strides
 from . import mathfns as M
 from . import scalar
 from .loops import counted_loop
@@ -242,19 +242,19 @@ class StageEmitter:
 
     # ---- values
 
-    def shape_of(self, r):
+    def operand(self, r):
+        """What operand `r` names (an op's Info, an input's base Info or a constant array): shape, dtype."""
         if r.kind == "t":
-            return self.k.ops[r.index].info.shape
+            return self.k.ops[r.index].info
         if r.kind == "in":
-            return self.k.inputs[r.index].base.shape
-        return self.k.consts[r.index].shape
+            return self.k.inputs[r.index].base
+        return self.k.consts[r.index]
+
+    def shape_of(self, r):
+        return self.operand(r).shape
 
     def dtype_of(self, r):
-        if r.kind == "t":
-            return self.k.ops[r.index].info.dtype
-        if r.kind == "in":
-            return self.k.inputs[r.index].base.dtype
-        return self.k.consts[r.index].dtype
+        return self.operand(r).dtype
 
     def ref(self, r, idx):
         """The value of operand `r` at index `idx` (a list over the operand's shape after its chain)."""
@@ -799,14 +799,6 @@ class StageEmitter:
         s = b.add(s, initstate)
         s = b.add(b.mul(s, mult), inc)
         return s, inc
-
-
-def scalar_strides(shape):
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return tuple(reversed(out))
 
 
 def emit_stage(module, k, stage: Stage, place: Placement, check: bool, attributes=()) -> None:

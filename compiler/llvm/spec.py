@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import ops
+from ..kernel import contiguous_strides
 
 DTYPES = tuple(np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "uint8", "bool"))
 ELEMENTWISE_OPS = tuple(n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE)
@@ -43,11 +44,7 @@ class View:
 
     @staticmethod
     def contiguous(shape, offset=0) -> "View":
-        strides, acc = [], 1
-        for d in reversed(shape):
-            strides.append(acc)
-            acc *= d
-        return View(tuple(shape), tuple(reversed(strides)), offset)
+        return View(tuple(shape), contiguous_strides(shape), offset)
 
     @staticmethod
     def of(array: np.ndarray, base: np.ndarray) -> "View":
