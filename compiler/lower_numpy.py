@@ -72,7 +72,7 @@ class _Gen:
     def _places(self) -> list:
         """Per op: ("out",) | ("block", name) (a block's scratch) | ("whole", name) (a whole array: per call
         on whole-array kernels, allocated once on blocked ones)."""
-        k, ops, loop = self.k, self.k.ops, self.loop
+        ops, loop = self.k.ops, self.loop
         order = [i for i in range(len(ops)) if i in loop] + \
             [i for i in range(len(ops)) if i not in loop and i not in self.elided]
         pos = {i: p for p, i in enumerate(order)}

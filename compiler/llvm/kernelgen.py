@@ -110,7 +110,7 @@ class StageEmitter:
         self._wrapper(module, ptypes)
 
     def _arrays(self):
-        k, out = self.k, {self.st.dst}
+        out = {self.st.dst}
         out.update(self.st.materialized.values())
         out.update(t for t in self.place.inputs)
         out.update(t for t in self.place.consts if t is not None)
