@@ -92,6 +92,29 @@ def optimize(ir_text: str):
     return mod, tm
 
 
+def _object_code(key: str, name: str, ir_text: str, placeholder: str):
+    """(symbol prefix, object code, from disk): the disk cache, else one O3 compile written to it."""
+    prefix = symbol_for(name, key)
+    path = cache_dir() / f"{key}.o"
+    try:
+        obj = path.read_bytes()
+        STATS["disk_hits"] += 1
+        return prefix, obj, True
+    except OSError:
+        mod, tm = optimize(ir_text.replace(placeholder, prefix))
+        obj = tm.emit_object(mod)
+        STATS["compiles"] += 1
+        _write_atomic(path, obj)
+        return prefix, obj, False
+
+
+def _engine(obj: bytes):
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    return engine
+
+
 def compile_ir(ir_text: str, name: str, placeholder: str) -> Loaded:
     """Machine code for `ir_text`, whose one function is named `placeholder`; memory, then disk cache."""
     key = cache_key(ir_text, name)
@@ -99,16 +122,7 @@ def compile_ir(ir_text: str, name: str, placeholder: str) -> Loaded:
         if key in _MEMORY:
             STATS["memory_hits"] += 1
             return _MEMORY[key]
-        symbol = symbol_for(name, key)
-        path = cache_dir() / f"{key}.o"
-        try:
-            obj = path.read_bytes()
-            STATS["disk_hits"] += 1
-        except OSError:
-            mod, tm = optimize(ir_text.replace(placeholder, symbol))
-            obj = tm.emit_object(mod)
-            STATS["compiles"] += 1
-            _write_atomic(path, obj)
+        symbol, obj, _ = _object_code(key, name, ir_text, placeholder)
         loaded = _load(obj, symbol, key)
         _MEMORY[key] = loaded
         return loaded
@@ -125,9 +139,7 @@ def assembly(ir_text: str) -> str:
 
 
 def _load(obj: bytes, symbol: str, key: str) -> Loaded:
-    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
-    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-    engine.finalize_object()
+    engine = _engine(obj)
     address = engine.get_function_address(symbol)
     if not address:
         raise RuntimeError(f"native kernel {symbol} is missing from its object code (cache entry {key})")
@@ -163,21 +175,8 @@ def compile_module(ir_text: str, name: str, placeholder: str, functions: list) -
         if mkey in _MEMORY:
             STATS["memory_hits"] += 1
             return _MEMORY[mkey]
-        prefix = symbol_for(name, key)
-        path = cache_dir() / f"{key}.o"
-        from_disk = True
-        try:
-            obj = path.read_bytes()
-            STATS["disk_hits"] += 1
-        except OSError:
-            from_disk = False
-            mod, tm = optimize(ir_text.replace(placeholder, prefix))
-            obj = tm.emit_object(mod)
-            STATS["compiles"] += 1
-            _write_atomic(path, obj)
-        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
-        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
+        prefix, obj, from_disk = _object_code(key, name, ir_text, placeholder)
+        engine = _engine(obj)
         addresses = {}
         for f in functions:
             addr = engine.get_function_address(f.replace(placeholder, prefix))

@@ -441,16 +441,7 @@ class StageEmitter:
                 if v is None:
                     return shape, dims
                 views.append(v)
-        loop, runs = list(shape), dims[:1]
-        for d in dims[1:]:
-            prev = runs[-1]
-            if d == prev + 1 and all(v.strides[prev] == v.strides[d] * loop[d] for v in views):
-                loop[d] *= loop[prev]
-                loop[prev] = 1
-                runs[-1] = d
-            else:
-                runs.append(d)
-        return tuple(loop), runs
+        return merge_runs(views, shape, dims)
 
     def _stage_ops(self):
         """Indices of the kernel's ops this stage evaluates: the root and what it reads, up to materialized
@@ -513,18 +504,9 @@ class StageEmitter:
         """Adjacent axes of `dims` along which operand `r` (a View) is one run in memory, looped as one: the
         loop shape (each run's extent on its last axis, 1 on the others) and the axes left to loop."""
         view = self._view(r)
-        if view is None or not dims:
+        if view is None:
             return shape, dims
-        shape, runs = list(shape), [dims[0]]
-        for d in dims[1:]:
-            prev = runs[-1]
-            if d == prev + 1 and view.strides[prev] == view.strides[d] * shape[d]:
-                shape[d] *= shape[prev]
-                shape[prev] = 1
-                runs[-1] = d
-            else:
-                runs.append(d)
-        return tuple(shape), runs
+        return merge_runs([view], shape, dims)
 
     def _reduce_rows(self, core, in_shape, lead, red, trailing, combine, strides):
         """A reduction over axes outside some kept ones (a bias gradient, a pooling window): per index of the
@@ -799,6 +781,23 @@ class StageEmitter:
         s = b.add(s, initstate)
         s = b.add(b.mul(s, mult), inc)
         return s, inc
+
+
+def merge_runs(views, shape, dims):
+    """Adjacent axes of `dims` along which every view is one run in memory, looped as one: the loop shape
+    (each run's extent on its last axis, 1 on the others) and the axes left to loop."""
+    if not dims:
+        return tuple(shape), dims
+    loop, runs = list(shape), [dims[0]]
+    for d in dims[1:]:
+        prev = runs[-1]
+        if d == prev + 1 and all(v.strides[prev] == v.strides[d] * loop[d] for v in views):
+            loop[d] *= loop[prev]
+            loop[prev] = 1
+            runs[-1] = d
+        else:
+            runs.append(d)
+    return tuple(loop), runs
 
 
 def emit_stage(module, k, stage: Stage, place: Placement, check: bool, attributes=()) -> None:
