@@ -134,7 +134,8 @@ class Program:
         steps = [(call, k, tuple(i.slot for i in k.inputs), k.out_slot, self.frees[k.index])
                  for k in self.kernels]
         t0 = time.perf_counter()
-        run_steps(steps, slots, self.describe)
+        with np.errstate(all="ignore"):  # log(0) is -inf without a warning, as in eager mode and PyTorch
+            run_steps(steps, slots, self.describe)
         self.last_run_s = time.perf_counter() - t0
         return [slots[s] for s in self.output_slots]
 
