@@ -13,13 +13,11 @@ Times are medians over `repeats`. For the compiled columns the row also holds
 the Program facts (kernels, planned arena peak, bytes with no reuse, liveness
 lower bound, bytes the kernels read and write) and the per-step overhead: the
 step's wall time minus the time spent inside kernels (per-kernel times are
-what TINYTORCH_DEBUG=2 records).
+what `runtime.timing.kernel_times()` collects).
 """
 from __future__ import annotations
 
 import contextlib
-import io
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ import numpy as np
 import tinytorch as tt
 from tinytorch.compiler import realizer
 from tinytorch.compiler.program import CONFIG, Options
+from tinytorch.runtime import timing
 
 COLUMNS = ("eager", "numpy", "compiled-numpy", "compiled-llvm", "torch")
 ALIASES = {"np": "numpy", "cnp": "compiled-numpy", "llvm": "compiled-llvm", "pytorch": "torch",
@@ -122,21 +121,6 @@ def captured_programs(into: list):
         realizer.plan = original
 
 
-@contextlib.contextmanager
-def kernel_timing():
-    """TINYTORCH_DEBUG=2 makes each run record per-kernel seconds (Program.kernel_s); its printout is dropped."""
-    old = os.environ.get("TINYTORCH_DEBUG")
-    os.environ["TINYTORCH_DEBUG"] = "2"
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        if old is None:
-            del os.environ["TINYTORCH_DEBUG"]
-        else:
-            os.environ["TINYTORCH_DEBUG"] = old
-
-
 # ------------------------------------------------------------------ the columns
 
 def _to_numpy(outs) -> list:
@@ -187,15 +171,14 @@ def _compiled_facts(run, repeats) -> dict:
     """Program facts of what one step runs now; the median time inside its kernels, and the median of
     (step wall time - kernel time) over the same timed steps: the per-step overhead outside kernels."""
     ksum, over, progs = [], [], []
-    with kernel_timing():
-        for _ in range(max(1, repeats)):
-            progs = []
-            with captured_programs(progs):
-                t = time.perf_counter()
-                run()
-                wall = (time.perf_counter() - t) * 1e3
-            ksum.append(sum(sum(p.kernel_s) for p in progs) * 1e3)
-            over.append(wall - ksum[-1])
+    for _ in range(max(1, repeats)):
+        progs = []
+        with captured_programs(progs), timing.kernel_times() as runs:
+            t = time.perf_counter()
+            run()
+            wall = (time.perf_counter() - t) * 1e3
+        ksum.append(sum(sum(seconds) for _, seconds in runs) * 1e3)
+        over.append(wall - ksum[-1])
     kernels = [k for p in progs for k in p.kernels]
     plans = [p.memory_plan for p in progs]
     return {"programs": len(progs), "kernels": len(kernels),

@@ -7,15 +7,13 @@
 """
 from __future__ import annotations
 
-import os
 import sys
+
+from ..runtime import config
 
 
 def level() -> int:
-    try:
-        return int(os.environ.get("TINYTORCH_DEBUG", "0") or 0)
-    except ValueError:
-        return 0
+    return config.get("TINYTORCH_DEBUG")
 
 
 def _out(line: str) -> None:
@@ -29,8 +27,8 @@ def compiled(prog) -> None:
         _out("passes:\n" + "\n".join(r.row() for r in prog.passes))
         _out("IR after:\n" + prog.listing_after)
     if lvl >= 4:
-        for k in prog.kernels:
-            _out("\n".join(k.code))
+        for low in prog.lowered:
+            _out("\n".join(low.code))
 
 
 def ran(prog, cached: bool) -> None:
@@ -38,12 +36,13 @@ def ran(prog, cached: bool) -> None:
     if lvl < 1:
         return
     comp = "cached" if cached else f"compile {prog.compile_s * 1e3:.1f} ms"
-    native = getattr(prog, "native", None)
-    if native is not None and not cached:
-        comp += (f" (llvm: emit {native.emit_s * 1e3:.1f} ms, "
-                 f"{'object from disk cache' if native.loaded.from_disk else 'compile'} {native.compile_s * 1e3:.1f} ms)")
-    _out(f"realize: {len(prog.kernels)} kernels, {comp}, run {prog.last_run_s * 1e3:.2f} ms, "
+    cost = prog.lowering_cost
+    if cost and not cached:
+        comp += (f" (llvm: emit {cost['emit_s'] * 1e3:.1f} ms, object {cost['object']} "
+                 f"{cost['compile_s'] * 1e3:.1f} ms)")
+    runner = prog.runner
+    _out(f"realize: {len(prog.kernels)} kernels, {comp}, run {runner.last_run_s * 1e3:.2f} ms, "
          f"arena peak {prog.memory_plan.peak_bytes} B")
     if lvl >= 2:
-        for k, s in zip(prog.kernels, prog.kernel_s):
-            _out(f"  {s * 1e3:8.3f} ms  {k.summary()}")
+        for k, low, s in zip(prog.kernels, prog.lowered, runner.kernel_s):
+            _out(f"  {s * 1e3:8.3f} ms  {k.summary(low)}")

@@ -12,7 +12,7 @@ a cached Program does not keep its first graph alive.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import ir
 
@@ -102,13 +102,13 @@ class Ref:
     chain: tuple = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class KOp:
     info: ir.Info
     srcs: tuple  # of Ref
 
 
-@dataclass
+@dataclass(frozen=True)
 class KInput:
     slot: int  # the Program slot this input is read from
     base: ir.Info  # what the slot holds (shape, dtype)
@@ -116,26 +116,22 @@ class KInput:
     view: "View | None"
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Kernel:
-    """One fused kernel: ops in order (the last is the root), external inputs, embedded constants, output."""
+    """One fused kernel: ops in order (the last is the root), external inputs, embedded constants, output.
+    Immutable: kernelize makes it, the memory plan may make a copy that writes in place of an input, and
+    each lowering returns its own record (`Lowered`) instead of writing here."""
     index: int
-    ops: list
-    inputs: list
-    consts: list  # embedded arrays (folded constants, broadcast scalars)
+    ops: tuple
+    inputs: tuple
+    consts: tuple  # embedded arrays (folded constants, broadcast scalars)
     out_slot: int
     out_kind: str  # "arena" (internal temporary), "output" (a fresh array the user keeps), "target" (assign)
-    backend: str = "numpy"
     flops: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
-    chunk_rows: int = 0  # >0: run in blocks of this many rows of axis 0 (small scratch); 0: whole arrays
-    scratch_bytes: int = 0  # scratch outside the arena, at most, while it runs
-    spine: frozenset = frozenset()  # op indices that write straight into the output buffer
-    inplace_of: int = -1  # input index whose arena buffer the output reuses, or -1
     row_axes: tuple = ()  # a row kernel (passes/rowfuse.py): the trailing axes its reductions reduce
-    fn: object = None  # the lowered callable: fn(out, *inputs) -> out
-    code: list = field(default_factory=list)  # the generated code, as text lines (TINYTORCH_DEBUG=4)
+    inplace_of: int = -1  # input index whose arena buffer the output reuses, or -1
 
     @property
     def root(self) -> ir.Info:
@@ -161,7 +157,19 @@ class Kernel:
     def nbytes(self) -> int:
         return math.prod(self.shape) * self.dtype.itemsize
 
-    def summary(self) -> str:
+    def describe(self) -> str:
+        return f"kernel {self.index} ({self.op} -> {self.dtype}{list(self.shape)})"
+
+    def summary(self, lowered: "Lowered | None" = None) -> str:
+        how = f"  {lowered.backend}{'  chunked' if lowered.chunk_rows else ''}" if lowered else ""
         return (f"k{self.index:<3} {self.op:<40.40} {ir._SHORT.get(self.dtype.name, self.dtype.name)}"
-                f"{list(self.shape)}  flops={self.flops}  read={self.bytes_read}  written={self.bytes_written}"
-                f"  {self.backend}{'  chunked' if self.chunk_rows else ''}")
+                f"{list(self.shape)}  flops={self.flops}  read={self.bytes_read}  written={self.bytes_written}{how}")
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """What a lowering made of one kernel, for explain, TINYTORCH_DEBUG=4 and tests."""
+    backend: str
+    code: tuple  # the generated code, as text lines
+    chunk_rows: int = 0  # numpy: >0 runs in blocks of this many rows of axis 0 (small scratch); 0: whole arrays
+    scratch_bytes: int = 0  # numpy: scratch outside the arena, at most, while it runs

@@ -77,12 +77,12 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
             ops.append(KOp(ir.Info(n), tuple(ref(s) for s in n.srcs)))
             local[id(n)] = len(ops) - 1
         out_kind = "target" if gr.root.op == "assign" else "output" if id(gr.root) in outputs else "arena"
-    k = Kernel(step, ops, inputs, consts, out_slot, out_kind, row_axes=gr.row_axes)
-    k.flops = sum(_flops(o, gr) for o in ops)
-    k.bytes_read = sum(min(math.prod(i.base.shape), math.prod(i.view.shape) if i.view else 1 << 62)
-                       * i.base.dtype.itemsize for i in inputs)
-    k.bytes_written = k.nbytes
-    return k
+    root = ops[-1].info
+    return Kernel(step, tuple(ops), tuple(inputs), tuple(consts), out_slot, out_kind,
+                  flops=sum(_flops(o, gr) for o in ops),
+                  bytes_read=sum(min(math.prod(i.base.shape), math.prod(i.view.shape) if i.view else 1 << 62)
+                                 * i.base.dtype.itemsize for i in inputs),
+                  bytes_written=math.prod(root.shape) * root.dtype.itemsize, row_axes=gr.row_axes)
 
 
 def _swapped(shape) -> tuple:

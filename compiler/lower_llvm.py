@@ -1,22 +1,23 @@
 """Lower a Program's kernels to native code: one LLVM module, one object file, one table of pointers.
 
 Every kernel becomes one or more stages (compiler/llvm/kernelgen.py): an elementwise chain, a reduction
-with its producers and consumers, a row kernel (several reductions per row, then a loop over the row), scatter_add/fold, pad, gather, arange, rand, copies and assigns are
-native loops; a matmul calls BLAS (np.matmul into its output buffer) and its epilogue (bias, activation,
+with its producers and consumers, a row kernel (several reductions per row, then a loop over the row),
+scatter_add/fold, pad, gather, arange, rand, copies and assigns are native loops; a matmul calls BLAS (np.matmul into its output buffer) and its epilogue (bias, activation,
 residual) is a native loop over the matmul's result, in place where it reads it at the same index. A kernel
 is split into stages where fusion handed over an awkward shape: a reduction or matmul whose value is read
 through a movement op is first materialized in scratch; an assign whose value reads its own target at
 another index is computed into scratch and then copied. A kernel no stage can express raises NotLowerable:
 nothing falls back to NumPy.
 
-The runtime side binds a table of pointers (Program slots, then constants, then scratch) once: arena
-entries at the first run, inputs and fresh outputs at each run. Consecutive stages too small to split across
-threads run as ONE native call (a generated segment function that calls each in turn); a big stage runs
-alone, split across TINYTORCH_NUM_THREADS threads by compiler/llvm/parallel.py.
+The result is a NativeExecutable (runtime/executable.py): the object code, the layout of the table of
+pointers every function reads (Program slots, then constants, then scratch) and the calls in order.
+Consecutive stages too small to split across threads become ONE native call (a generated segment function
+that calls each in turn); a big stage is a call of its own, which the runtime (runtime/native_runner.py)
+splits across TINYTORCH_NUM_THREADS threads.
 """
 from __future__ import annotations
 
-import ctypes
+import functools
 import math
 import sys
 import time
@@ -24,14 +25,14 @@ import time
 import numpy as np
 from llvmlite import ir
 
+from ..runtime import NativeCall, NativeExecutable, Operand, config, parallel
 from . import ops as O
-from .llvm import jit, parallel
-from .llvm.native import CHECK_ENV, env_int as _env_int
+from .kernel import Lowered
+from .llvm import jit
 from .llvm import scalar  # noqa: F401  (installs the op table's llvm lowerings)
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
 PLACEHOLDER = "tt_program_symbol"
-_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
 class MatmulStage:
@@ -49,7 +50,8 @@ class _Layout:
 
     def __init__(self, kernels, n_inputs, inputs_info):
         self.n_slots = n_inputs + len(kernels)
-        self.dtypes, self.sizes, self.fixed = {}, {}, {}
+        self.dtypes, self.sizes = {}, {}
+        self.constants, self.scratches = [], []
         for i, info in enumerate(inputs_info):
             self._set(i, info.shape, info.dtype)
         for k in kernels:
@@ -60,11 +62,22 @@ class _Layout:
         self.dtypes[t] = np.dtype(dtype)
         self.sizes[t] = math.prod(shape)
 
-    def new(self, array: np.ndarray) -> int:
+    def _new(self, shape, dtype) -> int:
         t = self.count
         self.count += 1
-        self._set(t, array.shape, array.dtype)
-        self.fixed[t] = array
+        self._set(t, shape, dtype)
+        return t
+
+    def constant(self, array: np.ndarray) -> int:
+        t = self._new(array.shape, array.dtype)
+        array = np.ascontiguousarray(array)
+        array.setflags(write=False)
+        self.constants.append((t, array))
+        return t
+
+    def scratch(self, shape, dtype) -> int:
+        t = self._new(shape, dtype)
+        self.scratches.append((t, tuple(shape), np.dtype(dtype)))
         return t
 
 
@@ -119,7 +132,7 @@ def plan_stages(k, layout: _Layout) -> list:
         return [Stage("row", root, out)]
     c = _core(k)
     hazard = _target_hazard(k, c)
-    dst = layout.new(np.empty(k.shape, k.dtype)) if hazard else out
+    dst = layout.scratch(k.shape, k.dtype) if hazard else out
     root_op = k.ops[root].info.op
     if c < 0:
         kind = {"scatter_add": "accumulate", "fold": "accumulate", "rand": "rand"}.get(root_op, "pointwise")
@@ -128,7 +141,7 @@ def plan_stages(k, layout: _Layout) -> list:
         if _reads_after_chain_free(k, c):
             stages = [Stage("reduce", root, dst, core=c)]
         else:
-            s = layout.new(np.empty(k.ops[c].info.shape, k.ops[c].info.dtype))
+            s = layout.scratch(k.ops[c].info.shape, k.ops[c].info.dtype)
             stages = [Stage("reduce", c, s, core=c), Stage("pointwise", root, dst, materialized={c: s})]
     else:
         info = k.ops[c].info
@@ -136,7 +149,7 @@ def plan_stages(k, layout: _Layout) -> list:
         for pos, r in enumerate(k.ops[c].srcs):  # fused producers of an operand: materialized for BLAS
             if r.kind == "t":
                 pi = k.ops[r.index].info
-                s = layout.new(np.empty(pi.shape, pi.dtype))
+                s = layout.scratch(pi.shape, pi.dtype)
                 stages.append(Stage("pointwise", r.index, s))
                 operands[pos] = s
         if c == root:
@@ -144,192 +157,146 @@ def plan_stages(k, layout: _Layout) -> list:
         else:
             inplace = (_reads_after_chain_free(k, c) and info.dtype == k.dtype and info.shape == k.shape
                        and k.out_kind != "target")
-            mm = dst if inplace else layout.new(np.empty(info.shape, info.dtype))
+            mm = dst if inplace else layout.scratch(info.shape, info.dtype)
             stages += [MatmulStage(c, mm, operands), Stage("pointwise", root, dst, materialized={c: mm})]
     if hazard:
         stages.append(Stage("pointwise", root, out, materialized={root: dst}))
     return stages
 
 
-class NativeProgram:
-    """The native half of a Program: the compiled module, the pointer table and the steps to run."""
-
-    def __init__(self, kernels, n_inputs, inputs_info, output_slots):
-        t0 = time.perf_counter()
-        self.kernels, self.n_inputs, self.output_slots = kernels, n_inputs, output_slots
-        self.check = _env_int(CHECK_ENV) > 0
-        layout = _Layout(kernels, n_inputs, inputs_info)
-        module = ir.Module(name="tinytorch_program")
-        attrs = jit.function_attributes()
-        self.stages = []  # (kernel, stage)
-        for k in kernels:
-            const_entries = [None if _uniform(a) else layout.new(np.ascontiguousarray(a)) for a in k.consts]
-            place = Placement([i.slot for i in k.inputs], const_entries, layout.dtypes)
-            code = []
-            for n, st in enumerate(plan_stages(k, layout)):
-                if st.kind != "matmul":
-                    st.name = f"{PLACEHOLDER}_k{k.index}_s{n}"
-                    before = len(module.functions)
-                    emit_stage(module, k, st, place, self.check, attrs)
-                    code += [str(f) for f in module.functions[before:]]
-                else:
-                    code.append(f"; stage {n}: BLAS matmul (np.matmul) into table entry {st.dst}")
-                self.stages.append((k, st))
-            k.backend = "llvm"
-            k.code = [f"kernel k{k.index}: {len(code)} llvm stage(s)"] + "\n".join(code).splitlines()
-        self.layout = layout
-        self.segments = self._segment(module)
-        self.emit_s = time.perf_counter() - t0
-        functions = [st.name for _, st in self.stages if st.kind != "matmul"] + \
-                    [seg[1] for seg in self.segments if seg[0] == "segment"]
-        t1 = time.perf_counter()
-        self.loaded = jit.compile_module(str(module), "program", PLACEHOLDER, functions)
-        self.compile_s = time.perf_counter() - t1
-        self.cfuncs = {name: _CFUNC(addr) for name, addr in self.loaded.addresses.items()}
-        n = layout.count
-        self.table = (ctypes.c_void_p * max(n, 1))()
-        self.sizes = (ctypes.c_int64 * max(n, 1))(*[layout.sizes.get(t, 0) for t in range(n)])
-        self.table_addr = ctypes.addressof(self.table)
-        self.sizes_addr = ctypes.addressof(self.sizes)
-        self.arrays = [None] * n
-        for t, a in layout.fixed.items():
-            self._put(t, a)
-        self.fresh = [(k.out_slot, k.shape, k.dtype) for k in kernels if k.out_kind == "output"]
-        self.aliases = [(k.out_slot, out_entry(k)) for k in kernels if out_entry(k) != k.out_slot]
-        self.target_readers = [(out_entry(k), [i.slot for i in k.inputs if i.slot < n_inputs and i.slot != out_entry(k)])
-                               for k in kernels if k.out_kind == "target"]
-        self.bound = False
-
-    def _segment(self, module):
-        """Runs of consecutive small native stages become one generated function each."""
-        threads = parallel.num_threads()
-        out, run = [], []
-
-        def flush():
-            if run:
-                name = f"{PLACEHOLDER}_seg{len(out)}"
-                emit_segment(module, name, [st for _, st in run])
-                out.append(("segment", name, list(run)))
-                run.clear()
-        for k, st in self.stages:
-            big = st.kind != "matmul" and threads > 1 and st.extent > 1 and st.work >= parallel.MIN_PARALLEL_WORK
-            if st.kind == "matmul" or big:
-                flush()
-                out.append((st.kind if st.kind == "matmul" else "parallel", st.name, [(k, st)]))
+def lower_program(kernels, n_inputs, inputs_info, output_slots, plan):
+    """The NativeExecutable of a Program's kernels, each kernel's Lowered record, and what lowering cost
+    ({"emit_s", "compile_s", "object": where the object code came from})."""
+    t0 = time.perf_counter()
+    check = config.get("TINYTORCH_CHECK_BOUNDS")
+    layout = _Layout(kernels, n_inputs, inputs_info)
+    module = ir.Module(name="tinytorch_program")
+    attrs = jit.function_attributes()
+    stages, lowered = [], []  # stages: (kernel, stage)
+    for k in kernels:
+        const_entries = [None if _uniform(a) else layout.constant(a) for a in k.consts]
+        place = Placement([i.slot for i in k.inputs], const_entries, layout.dtypes)
+        code = []
+        for n, st in enumerate(plan_stages(k, layout)):
+            if st.kind != "matmul":
+                st.name = f"{PLACEHOLDER}_k{k.index}_s{n}"
+                before = len(module.functions)
+                emit_stage(module, k, st, place, check, attrs)
+                code += [str(f) for f in module.functions[before:]]
             else:
-                run.append((k, st))
-        flush()
-        return out
+                code.append(f"; stage {n}: BLAS matmul (np.matmul) into table entry {st.dst}")
+            stages.append((k, st))
+        lowered.append(Lowered("llvm", tuple([f"kernel k{k.index}: {len(code)} llvm stage(s)"]
+                                             + "\n".join(code).splitlines())))
+    calls = _segment(module, stages, layout)
+    emit_s = time.perf_counter() - t0
+    functions = [st.name for _, st in stages if st.kind != "matmul"] + [c.function for c in calls
+                                                                       if c.kind == "segment"]
+    t1 = time.perf_counter()
+    obj = jit.object_code(str(module), "program", PLACEHOLDER)
+    compile_s = time.perf_counter() - t1
+    offsets = {b.name: b.offset for b in plan.buffers}
+    exe = NativeExecutable(
+        n_inputs=n_inputs, n_entries=layout.count, object_key=obj.key, object_code=obj.code,
+        symbols={f: f.replace(PLACEHOLDER, obj.prefix) for f in functions},
+        sizes=tuple(layout.sizes.get(t, 0) for t in range(max(layout.count, 1))),
+        constants=tuple(layout.constants), scratch=tuple(layout.scratches),
+        arena=tuple((k.out_slot, offsets[f"k{k.index}"], k.shape, k.dtype) for k in kernels
+                    if k.out_kind == "arena"),
+        fresh=tuple((k.out_slot, k.shape, k.dtype) for k in kernels if k.out_kind == "output"),
+        aliases=tuple((k.out_slot, out_entry(k)) for k in kernels if out_entry(k) != k.out_slot),
+        target_readers=tuple((out_entry(k), tuple(i.slot for i in k.inputs
+                                                  if i.slot < n_inputs and i.slot != out_entry(k)))
+                             for k in kernels if k.out_kind == "target"),
+        calls=tuple(calls), timed_calls=tuple(_call(k, st, layout, "parallel") for k, st in stages),
+        output_slots=tuple(output_slots), arena_bytes=plan.peak_bytes,
+        kernel_names=tuple(k.describe() for k in kernels))
+    cost = {"emit_s": emit_s, "compile_s": compile_s, "object": obj.source}
+    if config.get("TINYTORCH_DEBUG") >= 4:
+        print(f"; llvm: {len(kernels)} kernels, emit {emit_s * 1e3:.1f} ms, object {obj.source} "
+              f"{compile_s * 1e3:.1f} ms", file=sys.stderr)
+    return exe, tuple(lowered), cost
 
-    def _put(self, t, a):
-        self.arrays[t] = a
-        self.table[t] = a.ctypes.data
 
-    def bind(self, arena, offsets):
-        for k in self.kernels:
-            if k.out_kind == "arena":
-                self._put(k.out_slot, arena.view(offsets[f"k{k.index}"], k.shape, k.dtype))
-        self.bound = True
+def _segment(module, stages, layout) -> list:
+    """The dispatch order: runs of consecutive small native stages become one generated function each; a
+    big stage runs alone, split across threads; a matmul is a BLAS call."""
+    threads = parallel.num_threads()
+    out, run = [], []
 
-    def run(self, inputs, describe, timed_into=None):
-        put = self._put
-        copied_targets = []
-        for i, a in enumerate(inputs):
-            if not a.flags.c_contiguous:
-                c = np.ascontiguousarray(a)
-                copied_targets.append((a, c))
-                a = c
-            put(i, a)
-        for tgt, readers in self.target_readers:  # another input viewing an assign's target: read a copy
-            for r in readers:
-                if np.may_share_memory(self.arrays[tgt], self.arrays[r]):
-                    put(r, self.arrays[r].copy())
-        for slot, shape, dtype in self.fresh:
-            put(slot, np.empty(shape, dtype))
-        for slot, src in self.aliases:
-            self.arrays[slot] = self.arrays[src]
-            self.table[slot] = self.table[src]
-        if timed_into is not None:
-            self._run_timed(describe, timed_into)
+    def flush():
+        if run:
+            name = f"{PLACEHOLDER}_seg{len(out)}"
+            emit_segment(module, name, [st for _, st in run])
+            out.append(NativeCall("segment", name, kernels=tuple(k.index for k, _ in run),
+                                  explain=_explainer(list(run), layout)))
+            run.clear()
+    for k, st in stages:
+        big = st.kind != "matmul" and threads > 1 and st.extent > 1 and st.work >= parallel.MIN_PARALLEL_WORK
+        if st.kind == "matmul" or big:
+            flush()
+            out.append(_call(k, st, layout, "parallel"))
         else:
-            for kind, name, members in self.segments:
-                if kind == "matmul":
-                    self._matmul(*members[0])
-                    continue
-                if kind == "parallel":
-                    k, st = members[0]
-                    codes = parallel.run(self.cfuncs[name], [self.table_addr, self.sizes_addr], st.extent, st.work, [])
-                    rc = max(codes)
-                else:
-                    rc = self.cfuncs[name](self.table_addr, self.sizes_addr, 0, 0)
-                if rc:
-                    self._fail(members, rc, describe)
-        for orig, c in copied_targets:  # an assign into a non-contiguous buffer went to its copy
-            if orig.flags.writeable:
-                np.copyto(orig, c)
-        outs = [self.arrays[s] for s in self.output_slots]
-        for i in range(len(inputs)):
-            self.arrays[i] = None
-        for slot, _, _ in self.fresh:
-            self.arrays[slot] = None
-        return outs
+            run.append((k, st))
+    flush()
+    return out
 
-    def _run_timed(self, describe, times):
-        for k, st in self.stages:
-            t = time.perf_counter()
-            if st.kind == "matmul":
-                self._matmul(k, st)
-            else:
-                codes = parallel.run(self.cfuncs[st.name], [self.table_addr, self.sizes_addr], st.extent, st.work, [])
-                rc = max(codes)
-                if rc:
-                    self._fail([(k, st)], (1 << 20) | rc, describe)
-            times[k.index] += time.perf_counter() - t
 
-    def _matmul(self, k, st):
-        o = k.ops[st.core]
-        a, b = (self._operand(k, r, st.operands.get(pos)) for pos, r in enumerate(o.srcs))
-        np.matmul(a, b, out=self.arrays[st.dst])
+def _call(k, st, layout, kind) -> NativeCall:
+    """One stage as a call of its own: a BLAS matmul, or its native function over its whole range."""
+    if st.kind == "matmul":
+        a, b = (_operand(k, r, st.operands.get(pos)) for pos, r in enumerate(k.ops[st.core].srcs))
+        return NativeCall("matmul", kernels=(k.index,), a=a, b=b, dst=st.dst)
+    return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))
 
-    def _operand(self, k, r, entry=None):
-        if entry is not None:
-            base = self.arrays[entry]
-        else:
-            base = self.arrays[k.inputs[r.index].slot] if r.kind == "in" else k.consts[r.index]
-        return _apply(base, r.chain)
 
-    def _fail(self, members, rc, describe):
-        from ..runtime import KernelError
-        pos, code = (rc >> 20) - 1, rc & 0xFFFFF
-        k, st = members[pos]
+def _operand(k, r, entry=None) -> Operand:
+    """A matmul operand: a materialized producer's scratch entry, an input's slot, or a constant."""
+    chain = r.chain
+    view = functools.partial(_apply, chain=chain)
+    if entry is not None:
+        return Operand(entry, None, view)
+    if r.kind == "in":
+        return Operand(k.inputs[r.index].slot, None, view)
+    return Operand(-1, k.consts[r.index], view)
+
+
+def _explainer(members, layout):
+    """(return code, table arrays) -> (kernel index, exception): which stage failed and why. A segment
+    returns (member position + 1) << 20 | code; code INDEX_ERROR is a gather/scatter index out of range,
+    any other code is 1 + the table entry an address fell outside of (TINYTORCH_CHECK_BOUNDS=1)."""
+    def explain(rc, arrays):
+        k, st = members[(rc >> 20) - 1] if len(members) > 1 else members[0]
+        code = rc & 0xFFFFF
         if code == INDEX_ERROR:
-            err = self._index_error(k)
-        else:
-            t = code - 1
-            what = "the output" if t == out_entry(k) or t == st.dst else f"table entry {t}"
-            err = IndexError(f"kernel k{k.index}: an address fell outside {what} ({self.layout.sizes[t]} elements); "
-                             f"its index arithmetic is wrong")
-        raise KernelError(f"{describe(k.index)} failed at run time: {err}") from err
+            return k.index, _index_error(k, arrays)
+        t = code - 1
+        what = "the output" if t == out_entry(k) or t == st.dst else f"table entry {t}"
+        return k.index, IndexError(f"kernel k{k.index}: an address fell outside {what} ({layout.sizes[t]} "
+                                   f"elements); its index arithmetic is wrong")
+    return explain
 
-    def _index_error(self, k):
-        for o in k.ops:
-            if o.info.op == "gather":
-                r, size = o.srcs[1], (o.srcs[0].chain[-1].shape if o.srcs[0].chain else None)
-                if size is None:
-                    size = k.inputs[o.srcs[0].index].base.shape if o.srcs[0].kind == "in" else \
-                        k.consts[o.srcs[0].index].shape
-                size = size[o.info.arg]
-            elif o.info.op == "scatter_add":
-                r, size = o.srcs[0], o.info.arg[1]
-            else:
-                continue
-            if r.kind == "t":
-                continue
-            try:
-                O._check_range(np.asarray(self._operand(k, r)), size, o.info.op)
-            except IndexError as e:
-                return e
-        return IndexError(f"kernel k{k.index}: a gather/scatter index is out of range")
+
+def _index_error(k, arrays):
+    for o in k.ops:
+        if o.info.op == "gather":
+            r, size = o.srcs[1], (o.srcs[0].chain[-1].shape if o.srcs[0].chain else None)
+            if size is None:
+                size = k.inputs[o.srcs[0].index].base.shape if o.srcs[0].kind == "in" else \
+                    k.consts[o.srcs[0].index].shape
+            size = size[o.info.arg]
+        elif o.info.op == "scatter_add":
+            r, size = o.srcs[0], o.info.arg[1]
+        else:
+            continue
+        if r.kind == "t":
+            continue
+        base = arrays[k.inputs[r.index].slot] if r.kind == "in" else k.consts[r.index]
+        try:
+            O._check_range(np.asarray(_apply(base, r.chain)), size, o.info.op)
+        except IndexError as e:
+            return e
+    return IndexError(f"kernel k{k.index}: a gather/scatter index is out of range")
 
 
 def _apply(a, chain):
@@ -342,12 +309,3 @@ def _apply(a, chain):
 def _uniform(a: np.ndarray) -> bool:
     """A constant every element of which is the same value: embedded in the code, not read from memory."""
     return a.size <= 1 or all(s == 0 for s in a.strides)
-
-
-def lower_program(kernels, n_inputs, inputs_info, output_slots) -> NativeProgram:
-    prog = NativeProgram(kernels, n_inputs, inputs_info, output_slots)
-    if _env_int("TINYTORCH_DEBUG") >= 4:
-        print(f"; llvm: {len(kernels)} kernels, emit {prog.emit_s * 1e3:.1f} ms, "
-              f"{'object from cache' if prog.loaded.from_disk else 'compile'} {prog.compile_s * 1e3:.1f} ms",
-              file=sys.stderr)
-    return prog

@@ -27,7 +27,8 @@ import math
 
 import numpy as np
 
-from .kernel import Kernel, Ref
+from ..runtime import NumpyExecutable, NumpyStep
+from .kernel import Kernel, Lowered, Ref
 from .layout import info_of
 from .numpy_blocks import assigned_in_place, plan_blocks, products, spine, UFUNCS
 from .numpy_routines import erf_into, fold_into, overlaps
@@ -36,20 +37,33 @@ from .ops import OPS
 SMALL_REDUCE = 8  # reductions over at most this many elements per output are unrolled
 
 
-def lower(k: Kernel) -> None:
-    """Decide blocking and the spine, then set `k.fn` and `k.code`."""
-    k.spine = spine(k)
-    writes_out = set(k.spine) | {len(k.ops) - 1, assigned_in_place(k)} - {-1}
+def lower(k: Kernel):
+    """Decide blocking and the spine, generate the kernel's function: returns (fn, Lowered)."""
+    writes_out = set(spine(k)) | {len(k.ops) - 1, assigned_in_place(k)} - {-1}
     fused = products(k, SMALL_REDUCE)
     blocks = plan_blocks(k, frozenset(fused.values()))
-    k.chunk_rows = blocks.rows if blocks else 0
     gen = _Gen(k, writes_out - set(fused.values()), blocks, fused)
     src = gen.source()
     env = gen.env
     exec(compile(src, f"<tinytorch kernel k{k.index}>", "exec"), env)  # noqa: S102 - our own generated code
-    k.fn = env["kernel"]
-    k.code = src.splitlines()
-    k.scratch_bytes = gen.scratch_bytes
+    return env["kernel"], Lowered("numpy", tuple(src.splitlines()), blocks.rows if blocks else 0,
+                                  gen.scratch_bytes)
+
+
+def lower_program(kernels, n_inputs, output_slots, plan, frees):
+    """The NumpyExecutable of a Program's kernels, and each kernel's Lowered record."""
+    offsets = {b.name: b.offset for b in plan.buffers}
+    steps, lowered = [], []
+    for k in kernels:
+        fn, low = lower(k)
+        lowered.append(low)
+        out = {"arena": "arena", "output": "fresh", "target": "target"}[k.out_kind]
+        steps.append(NumpyStep(fn, tuple(i.slot for i in k.inputs), k.out_slot, out, k.shape, k.dtype,
+                               offsets.get(f"k{k.index}", -1),
+                               k.ops[-1].srcs[0].index if out == "target" else -1, frees[k.index]))
+    exe = NumpyExecutable(n_inputs, tuple(steps), tuple(output_slots), plan.peak_bytes,
+                          tuple(k.describe() for k in kernels))
+    return exe, tuple(lowered)
 
 
 class _Gen:

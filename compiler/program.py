@@ -12,23 +12,21 @@ and reused by every later run; outputs are fresh arrays.
 """
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
+import weakref
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..runtime import Arena, run_steps
+from ..runtime import config, make_runner
 
 from . import ir
 from .kernelize import kernelize
-from .lower_numpy import lower
+from .lower_numpy import lower_program as lower_program_numpy
 from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
 from .passes.memplan import PlanBuffer
 
-BACKENDS = ("numpy", "llvm")
-DEFAULT_BACKEND = "llvm"  # the whole suite passes on it (tests/conftest.py pins numpy unless TINYTORCH_BACKEND is set)
-BACKEND_ENV = "TINYTORCH_BACKEND"
+BACKENDS = config.SETTINGS["TINYTORCH_BACKEND"].choices
+DEFAULT_BACKEND = config.SETTINGS["TINYTORCH_BACKEND"].default
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class Options:
 
 
 class _Config:
-    options = Options(backend=os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND)
+    options = Options(backend=config.get("TINYTORCH_BACKEND"))
 
 
 CONFIG = _Config()
@@ -75,89 +73,45 @@ class PassRecord:
         return f"{self.name:<9} {self.before:>6} -> {self.after:<6} {self.unit:<8} {self.ms:8.2f} ms{state}"
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Program:
-    kernels: list
+    """What compiling one graph produced, immutable: the kernels and what each lowering made of them, the
+    memory plan, the pass records, the graph's text, and the executable the runtime runs. What changes
+    while it runs (the arena, the pointer table, timings) is its runner's (`prog.runner`, the runtime's)."""
+    kernels: tuple
+    lowered: tuple  # per kernel: kernel.Lowered (backend, generated code, blocking)
     n_inputs: int
-    output_slots: list
+    output_slots: tuple
     memory_plan: object
     listing: str  # the graph as given
     listing_after: str  # after fold and dce
-    passes: list = field(default_factory=list)  # PassRecord
-    options: Options = field(default_factory=Options)
-    frees: list = field(default_factory=list)  # per kernel: slots dead after it
+    passes: tuple  # PassRecord
+    options: Options
+    executable: object  # runtime.NumpyExecutable | runtime.NativeExecutable
     compile_s: float = 0.0
-    last_run_s: float = 0.0
-    kernel_s: list = field(default_factory=list)  # per kernel: seconds in the last timed run
-    arena: object = None
-    native: object = None  # lower_llvm.NativeProgram when the backend is llvm
-    _outs: list = field(default_factory=list)
+    lowering_cost: dict = field(default_factory=dict)  # llvm: emit_s, compile_s, object (where it came from)
 
     @property
-    def steps(self):
-        return self.kernels
+    def runner(self):
+        """The runtime's runner for this Program (made on first use, one per Program)."""
+        runner = _RUNNERS.get(self)
+        if runner is None:
+            runner = _RUNNERS[self] = make_runner(self.executable)
+        return runner
 
-    def _bind(self):
-        self.arena = Arena(self.memory_plan.peak_bytes)
-        offsets = {b.name: b.offset for b in self.memory_plan.buffers}
-        if self.native is not None:
-            self.native.bind(self.arena, offsets)
-            return
-        self._outs = [self.arena.view(offsets[f"k{k.index}"], k.shape, k.dtype) if k.out_kind == "arena"
-                      else None for k in self.kernels]
-
-    def _call(self, k, *ins):
-        if k.out_kind == "arena":
-            out = self._outs[k.index]
-        elif k.out_kind == "target":
-            out = ins[k.ops[-1].srcs[0].index]
-        else:
-            out = np.empty(k.shape, k.dtype)
-        return k.fn(out, *ins)
-
-    def run(self, arrays, timed: bool = False):
-        if self.arena is None:
-            self._bind()
-        if self.native is not None:
-            return self._run_native(arrays, timed)
-        slots = list(arrays) + [None] * len(self.kernels)
-        call = self._call
-        if timed:
-            self.kernel_s = [0.0] * len(self.kernels)
-
-            def call(k, *ins):
-                t = time.perf_counter()
-                try:
-                    return self._call(k, *ins)
-                finally:
-                    self.kernel_s[k.index] = time.perf_counter() - t
-        steps = [(call, k, tuple(i.slot for i in k.inputs), k.out_slot, self.frees[k.index])
-                 for k in self.kernels]
-        t0 = time.perf_counter()
-        with np.errstate(all="ignore"):  # log(0) is -inf without a warning, as in eager mode and PyTorch
-            run_steps(steps, slots, self.describe)
-        self.last_run_s = time.perf_counter() - t0
-        return [slots[s] for s in self.output_slots]
-
-    def _run_native(self, arrays, timed):
-        times = [0.0] * len(self.kernels) if timed else None
-        t0 = time.perf_counter()
-        outs = self.native.run(arrays, self.describe, times)
-        self.last_run_s = time.perf_counter() - t0
-        if timed:
-            self.kernel_s = times
-        return outs
-
-    def describe(self, i: int) -> str:
-        k = self.kernels[i]
-        return f"kernel {i} ({k.op} -> {k.dtype}{list(k.shape)})"
+    def run(self, arrays, timed: bool = False) -> list:
+        return self.runner.run(arrays, timed)
 
     @property
     def flops(self) -> int:
         return sum(k.flops for k in self.kernels)
 
 
+_RUNNERS: "weakref.WeakKeyDictionary[Program, object]" = weakref.WeakKeyDictionary()
+
+
 def compile_graph(order, inputs, targets, options: Options) -> Program:
+    t0 = time.perf_counter()
     if options.backend not in BACKENDS:
         raise ValueError(f"unknown backend {options.backend!r}; choose one of {', '.join(BACKENDS)}")
     res = optimize(order, inputs, targets, options)
@@ -172,23 +126,21 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     records.append(PassRecord("schedule", len(kernels), len(kernels), "kernels",
                               (time.perf_counter() - t) * 1e3, options.on("schedule")))
     t = time.perf_counter()
-    plan, frees = _memory(kernels, len(inputs), inputs, options)
+    kernels, plan, frees = _memory(kernels, len(inputs), inputs, options)
     records.append(PassRecord("memplan", plan.no_reuse_bytes, plan.peak_bytes, "bytes",
                               (time.perf_counter() - t) * 1e3, options.on("memplan")))
     out_slots = _output_slots(g, groups, order_, len(inputs))
-    native = None
     if options.backend == "llvm":
         from .lower_llvm import lower_program
-        native = lower_program(kernels, len(inputs), inputs, out_slots)
+        exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan)
     else:
-        for k in kernels:
-            lower(k)
+        exe, lowered = lower_program_numpy(kernels, len(inputs), out_slots, plan, frees)
+        cost = {}
     is_in = {id(n) for n in inputs}
-    prog = Program(kernels, len(inputs), out_slots, plan,
+    return Program(tuple(kernels), lowered, len(inputs), tuple(out_slots), plan,
                    ir.listing(list(targets), stop=lambda n: id(n) in is_in),
-                   ir.listing(list(g.targets), stop=g.is_input), records, options, frees)
-    prog.native = native
-    return prog
+                   ir.listing(list(g.targets), stop=g.is_input), tuple(records), options, exe,
+                   time.perf_counter() - t0, cost)
 
 
 def optimize(order, inputs, targets, options: Options) -> dict:
@@ -224,7 +176,8 @@ def _output_slots(g, groups, order_, n_in) -> list:
 
 
 def _memory(kernels, n_in, inputs, options):
-    """Liveness over the schedule, in-place pairs, offsets; and per kernel the slots dead after it."""
+    """Liveness over the schedule, in-place pairs, offsets: (the kernels, those that write in place of an
+    input replaced by such copies; the memory plan; per kernel the slots dead after it)."""
     last = {}
     for k in kernels:
         for i in k.inputs:
@@ -235,10 +188,10 @@ def _memory(kernels, n_in, inputs, options):
             frees[step].append(slot)
     alias = {}
     if options.on("inplace"):
-        for k in kernels:
+        for i, k in enumerate(kernels):
             src = _inplace_candidate(k, kernels, n_in, last)
             if src is not None:
-                k.inplace_of = src
+                kernels[i] = dataclasses.replace(k, inplace_of=src)
                 name = f"k{k.inputs[src].slot - n_in}"
                 alias[f"k{k.index}"] = alias.get(name, name)
     buffers = []
@@ -251,7 +204,7 @@ def _memory(kernels, n_in, inputs, options):
     outside += [(f"k{k.index}", k.nbytes, "output" if k.out_kind == "output" else "state (assigned in place)")
                 for k in kernels if k.out_kind != "arena"]
     plan = plan_memory(buffers, len(kernels), outside, reuse=options.on("memplan"))
-    return plan, [tuple(f) for f in frees]
+    return kernels, plan, [tuple(f) for f in frees]
 
 
 def _inplace_candidate(k, kernels, n_in, last):
@@ -275,13 +228,3 @@ def _elementwise_ops():
 
 
 _ELEMENTWISE_OPS = _elementwise_ops()
-
-
-def _writes_first_order(order):
-    """Everything that reads state before anything that writes it: assigns (and their users) go last.
-    (Kept for callers of the node-level order; kernels get the same guarantee in passes/schedule.py.)"""
-    after = set()
-    for n in order:
-        if n.op == "assign" or any(id(s) in after for s in n.srcs):
-            after.add(id(n))
-    return [n for n in order if id(n) not in after] + [n for n in order if id(n) in after]

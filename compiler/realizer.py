@@ -31,8 +31,6 @@ def value(n: ir.Node) -> np.ndarray:
     return n._value.array
 
 
-_is_input = is_computed
-
 # Each distinct (op, shape, dtype, arg) -- or ("in", shape, dtype) for an input -- gets a small int once, so a
 # structural key is a flat tuple of ints: cheap to hash and compare on every cached step. The table grows only
 # with node kinds that reached a realize, as the Program cache itself does.
@@ -91,9 +89,7 @@ def plan(targets, options: Options | None = None, order=None) -> Program:
     full_key = (key, options.key())
     prog = _CACHE.get(full_key)
     if prog is None:
-        t0 = time.perf_counter()
         prog = compile_graph(order, inputs, targets, options)
-        prog.compile_s = time.perf_counter() - t0
         STATS["compiles"] += 1
         STATS["compile_s"] += prog.compile_s
         _CACHE[full_key] = prog
@@ -131,10 +127,6 @@ def cache_size() -> int:
 
 
 # ---------------------------------------------------------------- eager mode
-
-class _Eager:
-    depth = 0
-
 
 def _eager_eval(n: ir.Node) -> None:
     """Compute a node the moment it is built: one NumPy call, no compiler."""

@@ -1,10 +1,14 @@
-"""Runtime: buffers and the executor that runs a compiled Program.
+"""Runtime: buffers, the arena, and the runners that execute what the compiler hands over.
 
-The runtime imports neither the compiler nor the frontend; it only knows
-arrays, buffers and lists of steps.
+The runtime imports neither the compiler nor the frontend: it knows arrays, buffers, object code and the
+immutable executables of executable.py, and it reads its settings through config.py.
 """
-from .buffer import Buffer
-from .executor import run_steps, KernelError
+from . import config, timing
 from .arena import Arena
+from .buffer import Buffer
+from .errors import KernelError
+from .executable import NativeCall, NativeExecutable, NumpyExecutable, NumpyStep, Operand
+from .executor import make_runner
 
-__all__ = ["Buffer", "run_steps", "KernelError", "Arena"]
+__all__ = ["Arena", "Buffer", "KernelError", "NativeCall", "NativeExecutable", "NumpyExecutable", "NumpyStep",
+           "Operand", "config", "make_runner", "timing"]

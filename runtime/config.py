@@ -74,9 +74,11 @@ class Setting:
             else str(self.default)
 
 
-def _cpu_count():
+def _cpu_count(_cpus=[]):
     """os.cpu_count()"""
-    return os.cpu_count() or 1
+    if not _cpus:  # os.cpu_count() reads /sys on every call, and the thread count is asked per native call
+        _cpus.append(os.cpu_count() or 1)
+    return _cpus[0]
 
 
 def _cache_home():

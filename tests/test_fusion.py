@@ -94,14 +94,15 @@ def test_big_elementwise_kernel_runs_in_blocks_with_small_scratch():
     y = (x * 0.5).tanh() * x + 1
     with tt.using_backend("numpy"):  # blocking is the numpy lowering's
         prog = tt.plan(y)
-    (k,) = prog.kernels
-    assert k.chunk_rows and k.scratch_bytes < x.numpy().nbytes // 8
+    (low,) = prog.lowered
+    assert low.chunk_rows and low.scratch_bytes < x.numpy().nbytes // 8
     np.testing.assert_allclose(y.numpy(), np.tanh(x.numpy() * 0.5) * x.numpy() + 1, rtol=1e-6, atol=1e-6)
 
 
 def test_kernel_reports_flops_and_bytes():
     x, w = t(8, 16), t(16, 4)
-    (k,) = tt.plan(x @ w).kernels
+    prog = tt.plan(x @ w)
+    (k,) = prog.kernels
     assert k.flops == 2 * 8 * 16 * 4
     assert k.bytes_read == (8 * 16 + 16 * 4) * 4 and k.bytes_written == 8 * 4 * 4
-    assert k.backend == tt.get_backend()
+    assert prog.lowered[0].backend == tt.get_backend()

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 import tinytorch as tt
 from tinytorch import nn, optim
-from tinytorch.compiler.llvm import parallel
+from tinytorch.runtime import parallel
 from tinytorch.compiler.ops import OPS
 from tinytorch.tensor import _make
 

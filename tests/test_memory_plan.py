@@ -88,7 +88,8 @@ def test_outputs_never_live_in_the_arena_and_survive_later_runs():
         b.realize()
         assert not np.shares_memory(b.numpy(), a.numpy())
     np.testing.assert_array_equal(a.numpy(), kept)
-    assert prog is not None and prog.arena is None or not np.shares_memory(prog.arena.memory, a.numpy())
+    arena = prog.runner.arena
+    assert arena is None or not np.shares_memory(arena.memory, a.numpy())
 
 
 @pytest.mark.parametrize("disabled", [(), ("memplan", "inplace")])
@@ -97,8 +98,8 @@ def test_measured_memory_agrees_with_the_plan(disabled):
     with tt.disable_passes(ROWS_OFF, *disabled):
         prog = tt.plan(chain(x))
         predicted = prog.memory_plan.peak_bytes + sum(k.nbytes for k in prog.kernels if k.out_kind == "output")
-        predicted += sum(k.scratch_bytes for k in prog.kernels if k.chunk_rows)  # blocks allocated once
-        assert all(k.chunk_rows or k.scratch_bytes == 0 for k in prog.kernels)
+        predicted += sum(low.scratch_bytes for low in prog.lowered if low.chunk_rows)  # blocks allocated once
+        assert all(low.chunk_rows or low.scratch_bytes == 0 for low in prog.lowered)
         slack = SLACK_BYTES
         out = chain(x)
         tracemalloc.start()
@@ -108,7 +109,7 @@ def test_measured_memory_agrees_with_the_plan(disabled):
             peak = tracemalloc.get_traced_memory()[1] - before
         finally:
             tracemalloc.stop()
-    assert prog.arena is not None and prog.arena.nbytes == prog.memory_plan.peak_bytes
+    assert prog.runner.arena is not None and prog.runner.arena.nbytes == prog.memory_plan.peak_bytes
     assert abs(peak - predicted) <= slack, (peak, predicted, slack)
     if disabled:
         assert prog.memory_plan.peak_bytes == prog.memory_plan.no_reuse_bytes

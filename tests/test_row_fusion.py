@@ -18,7 +18,7 @@ def run(backend, graph, rows=True):
         outs = graph()
         prog = tt.plan(*outs)
         tt.realize(*outs)
-        assert all(k.backend == backend for k in prog.kernels)
+        assert all(low.backend == backend for low in prog.lowered)
         return [o.numpy() for o in outs], prog.kernels
 
 

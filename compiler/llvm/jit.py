@@ -1,40 +1,36 @@
-"""Native code from LLVM IR text: optimize for the host CPU at O3, cache object code on disk, load it.
+"""Object code from LLVM IR text: optimize for the host CPU at O3 and emit an object file.
 
 The target machine is built for this CPU's name and feature string, so the loop vectorizer sees the
 real vector ISA; where the host has AVX-512 kernels carry "prefer-vector-width"="512" (LLVM otherwise
-stays at 256-bit vectors on many AVX-512 parts). Object code is cached under
-$TINYTORCH_CACHE_DIR/llvm or ~/.cache/tinytorch/llvm, keyed by a SHA-256 of the IR text, the target
-(triple, CPU, features), the optimization level and the llvmlite version, so a fresh process that
-builds the same kernel skips LLVM entirely. Each loaded object gets its own small MCJIT engine, which
-stays alive as long as the returned `Loaded` does.
+stays at 256-bit vectors on many AVX-512 parts). Object code is keyed by a SHA-256 of the IR text, the
+target (triple, CPU, features), the optimization level and the llvmlite version; the runtime keeps it in
+its disk cache (runtime/native_loader.py), so a fresh process that builds the same module skips LLVM
+entirely, and loads it into memory.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import pathlib
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 
 import llvmlite
 import llvmlite.binding as llvm
 
+from ...runtime import native_loader
+
 OPT_LEVEL = 3
-CACHE_ENV = "TINYTORCH_CACHE_DIR"
 STATS = {"compiles": 0, "disk_hits": 0, "memory_hits": 0}
 _LOCK = threading.Lock()
-_MEMORY: dict[str, "Loaded"] = {}
 _HOST: dict = {}
 
 
-@dataclass
-class Loaded:
-    address: int
-    symbol: str
-    key: str
-    engine: object  # keeps the machine code mapped
+@dataclass(frozen=True)
+class NativeObject:
+    key: str  # names the object in the runtime's caches
+    prefix: str  # what the placeholder in the function names became
+    code: bytes
+    source: str  # "memory" (loaded in this process), "disk" (the disk cache) or "compiled"
 
 
 def host() -> dict:
@@ -58,11 +54,6 @@ def target_machine():
     target = llvm.Target.from_triple(h["triple"])
     return target.create_target_machine(cpu=h["cpu"], features=h["features"], opt=OPT_LEVEL,
                                         reloc="static", codemodel="jitdefault")
-
-
-def cache_dir() -> pathlib.Path:
-    root = os.environ.get(CACHE_ENV) or pathlib.Path.home() / ".cache" / "tinytorch"
-    return pathlib.Path(root) / "llvm"
 
 
 def cache_key(ir_text: str, name: str) -> str:
@@ -92,40 +83,26 @@ def optimize(ir_text: str):
     return mod, tm
 
 
-def _object_code(key: str, name: str, ir_text: str, placeholder: str):
-    """(symbol prefix, object code, from disk): the disk cache, else one O3 compile written to it."""
+def object_code(ir_text: str, name: str, placeholder: str) -> NativeObject:
+    """Object code for a module whose function names start with `placeholder` (replaced by a cache-keyed
+    prefix): already loaded in this process, else from the runtime's disk cache, else ONE O3 compile (which
+    is then written to that cache)."""
+    key = cache_key(ir_text, name)
     prefix = symbol_for(name, key)
-    path = cache_dir() / f"{key}.o"
-    try:
-        obj = path.read_bytes()
-        STATS["disk_hits"] += 1
-        return prefix, obj, True
-    except OSError:
+    with _LOCK:
+        module = native_loader.loaded(key)
+        if module is not None:
+            STATS["memory_hits"] += 1
+            return NativeObject(key, prefix, module.object_code, "memory")
+        obj = native_loader.read_cached(key)
+        if obj is not None:
+            STATS["disk_hits"] += 1
+            return NativeObject(key, prefix, obj, "disk")
         mod, tm = optimize(ir_text.replace(placeholder, prefix))
         obj = tm.emit_object(mod)
         STATS["compiles"] += 1
-        _write_atomic(path, obj)
-        return prefix, obj, False
-
-
-def _engine(obj: bytes):
-    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
-    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-    engine.finalize_object()
-    return engine
-
-
-def compile_ir(ir_text: str, name: str, placeholder: str) -> Loaded:
-    """Machine code for `ir_text`, whose one function is named `placeholder`; memory, then disk cache."""
-    key = cache_key(ir_text, name)
-    with _LOCK:
-        if key in _MEMORY:
-            STATS["memory_hits"] += 1
-            return _MEMORY[key]
-        symbol, obj, _ = _object_code(key, name, ir_text, placeholder)
-        loaded = _load(obj, symbol, key)
-        _MEMORY[key] = loaded
-        return loaded
+        native_loader.write_cached(key, obj)
+        return NativeObject(key, prefix, obj, "compiled")
 
 
 def optimized_ir(ir_text: str) -> str:
@@ -136,53 +113,3 @@ def optimized_ir(ir_text: str) -> str:
 def assembly(ir_text: str) -> str:
     mod, tm = optimize(ir_text)
     return tm.emit_assembly(mod)
-
-
-def _load(obj: bytes, symbol: str, key: str) -> Loaded:
-    engine = _engine(obj)
-    address = engine.get_function_address(symbol)
-    if not address:
-        raise RuntimeError(f"native kernel {symbol} is missing from its object code (cache entry {key})")
-    return Loaded(address, symbol, key, engine)
-
-
-def _write_atomic(path: pathlib.Path, data: bytes) -> None:
-    """Best effort: a cache that cannot be written only costs a recompile next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
-@dataclass
-class LoadedModule:
-    addresses: dict  # function name (as given, with the placeholder prefix) -> address
-    key: str
-    engine: object
-    from_disk: bool
-
-
-def compile_module(ir_text: str, name: str, placeholder: str, functions: list) -> LoadedModule:
-    """Machine code for a module of many functions whose names start with `placeholder` (replaced by a
-    cache-keyed prefix): ONE optimization pipeline, one object file, one MCJIT engine for all of them."""
-    key = cache_key(ir_text, name)
-    mkey = "module:" + key
-    with _LOCK:
-        if mkey in _MEMORY:
-            STATS["memory_hits"] += 1
-            return _MEMORY[mkey]
-        prefix, obj, from_disk = _object_code(key, name, ir_text, placeholder)
-        engine = _engine(obj)
-        addresses = {}
-        for f in functions:
-            addr = engine.get_function_address(f.replace(placeholder, prefix))
-            if not addr:
-                raise RuntimeError(f"native function {f} is missing from its object code (cache entry {key})")
-            addresses[f] = addr
-        loaded = LoadedModule(addresses, key, engine, from_disk)
-        _MEMORY[mkey] = loaded
-        return loaded

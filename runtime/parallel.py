@@ -7,22 +7,21 @@ run on the calling thread alone: waking another thread costs tens of microsecond
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-THREADS_ENV = "TINYTORCH_NUM_THREADS"
+from . import config
+
 # iteration points (~0.5 ms of work at our slowest loops): waking a blocked worker costs ~0.1 ms on a small
 # VM, so on the 2-core bench a LeNet step ran 10% faster than at 1 << 16, where 0.1-0.4 ms stages got slower
 MIN_PARALLEL_WORK = 1 << 20
-_CPUS = os.cpu_count() or 1  # os.cpu_count() reads /sys on every call: microseconds per kernel
 _POOL: dict = {}
 _LOCK = threading.Lock()
 
 
 def num_threads() -> int:
-    value = os.environ.get(THREADS_ENV)
-    return max(1, int(value)) if value else _CPUS
+    """TINYTORCH_NUM_THREADS, else the machine's CPU count."""
+    return config.get("TINYTORCH_NUM_THREADS")
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:

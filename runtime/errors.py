@@ -1,0 +1,5 @@
+"""The runtime's one error: a kernel that failed while it ran."""
+
+
+class KernelError(RuntimeError):
+    """A kernel failed at run time (for example an index out of range); the message names the kernel."""
