@@ -164,7 +164,7 @@ def plan_stages(k, layout: _Layout) -> list:
     return stages
 
 
-def lower_program(kernels, n_inputs, inputs_info, output_slots, plan):
+def lower_program(kernels, n_inputs, inputs_info, outputs, plan):
     """The NativeExecutable of a Program's kernels, each kernel's Lowered record, and what lowering cost
     ({"emit_s", "compile_s", "object": where the object code came from})."""
     t0 = time.perf_counter()
@@ -209,7 +209,7 @@ def lower_program(kernels, n_inputs, inputs_info, output_slots, plan):
                                                   if i.slot < n_inputs and i.slot != out_entry(k)))
                              for k in kernels if k.out_kind == "target"),
         calls=tuple(calls), timed_calls=tuple(_call(k, st, layout, "parallel") for k, st in stages),
-        output_slots=tuple(output_slots), arena_bytes=plan.peak_bytes,
+        outputs=tuple(outputs), arena_bytes=plan.peak_bytes,
         kernel_names=tuple(k.describe() for k in kernels))
     cost = {"emit_s": emit_s, "compile_s": compile_s, "object": obj.source}
     if config.get("TINYTORCH_DEBUG") >= 4:
@@ -253,7 +253,7 @@ def _call(k, st, layout, kind) -> NativeCall:
 def _operand(k, r, entry=None) -> Operand:
     """A matmul operand: a materialized producer's scratch entry, an input's slot, or a constant."""
     chain = r.chain
-    view = functools.partial(_apply, chain=chain)
+    view = functools.partial(O.apply_chain, chain=chain)
     if entry is not None:
         return Operand(entry, None, view)
     if r.kind == "in":
@@ -293,17 +293,10 @@ def _index_error(k, arrays):
             continue
         base = arrays[k.inputs[r.index].slot] if r.kind == "in" else k.consts[r.index]
         try:
-            O._check_range(np.asarray(_apply(base, r.chain)), size, o.info.op)
+            O._check_range(np.asarray(O.apply_chain(base, r.chain)), size, o.info.op)
         except IndexError as e:
             return e
     return IndexError(f"kernel k{k.index}: a gather/scatter index is out of range")
-
-
-def _apply(a, chain):
-    """A matmul operand as NumPy sees it: the movement chain applied to the array (views where NumPy can)."""
-    for info in chain:
-        a = O.OPS[info.op].numpy(info, a)
-    return a
 
 
 def _uniform(a: np.ndarray) -> bool:

@@ -50,7 +50,7 @@ def lower(k: Kernel):
                                   gen.scratch_bytes)
 
 
-def lower_program(kernels, n_inputs, output_slots, plan, frees):
+def lower_program(kernels, n_inputs, outputs, plan, frees):
     """The NumpyExecutable of a Program's kernels, and each kernel's Lowered record."""
     offsets = {b.name: b.offset for b in plan.buffers}
     steps, lowered = [], []
@@ -61,7 +61,7 @@ def lower_program(kernels, n_inputs, output_slots, plan, frees):
         steps.append(NumpyStep(fn, tuple(i.slot for i in k.inputs), k.out_slot, out, k.shape, k.dtype,
                                offsets.get(f"k{k.index}", -1),
                                k.ops[-1].srcs[0].index if out == "target" else -1, frees[k.index]))
-    exe = NumpyExecutable(n_inputs, tuple(steps), tuple(output_slots), plan.peak_bytes,
+    exe = NumpyExecutable(n_inputs, tuple(steps), tuple(outputs), plan.peak_bytes,
                           tuple(k.describe() for k in kernels))
     return exe, tuple(lowered)
 

@@ -538,3 +538,10 @@ def _assign_np(n, target, value):
 
 
 _declare("assign", "assign", _assign_rule, _assign_np, lambda n, g: (None, None), unique=True)
+
+
+def apply_chain(array, chain):
+    """`array` seen through a chain of movement ops (their Infos), as NumPy views where NumPy can."""
+    for info in chain:
+        array = OPS[info.op].numpy(info, array)
+    return array

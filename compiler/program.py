@@ -13,6 +13,7 @@ and reused by every later run; outputs are fresh arrays.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from ..runtime import config, make_runner
 from . import ir
 from .kernelize import kernelize
 from .lower_numpy import lower_program as lower_program_numpy
+from . import ops
 from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
+from .passes.fusion import output_views
 from .passes.memplan import PlanBuffer
 
 BACKENDS = config.SETTINGS["TINYTORCH_BACKEND"].choices
@@ -81,7 +84,7 @@ class Program:
     kernels: tuple
     lowered: tuple  # per kernel: kernel.Lowered (backend, generated code, blocking)
     n_inputs: int
-    output_slots: tuple
+    outputs: tuple  # per target: (slot, None) or (slot, the view applied to it)
     memory_plan: object
     listing: str  # the graph as given
     listing_after: str  # after fold and dce
@@ -117,7 +120,8 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     res = optimize(order, inputs, targets, options)
     g, groups, records = res["graph"], res["groups"], res["passes"]
     slot_of = {id(n): i for i, n in enumerate(inputs)}
-    outputs = {id(t) for t in g.targets}
+    views = output_views(g, groups)  # outputs that are a free view of a kernel's fresh array
+    outputs = {id(t) for t in g.targets} | {id(b) for b, _ in views.values()}
     sizes = [gr.root.nbytes if gr.kind != "copy" and gr.root.op != "assign" and id(gr.root) not in outputs else 0
              for gr in groups]
     t = time.perf_counter()
@@ -129,7 +133,7 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     kernels, plan, frees = _memory(kernels, len(inputs), inputs, options)
     records.append(PassRecord("memplan", plan.no_reuse_bytes, plan.peak_bytes, "bytes",
                               (time.perf_counter() - t) * 1e3, options.on("memplan")))
-    out_slots = _output_slots(g, groups, order_, len(inputs))
+    out_slots = _output_slots(g, groups, order_, len(inputs), views)
     if options.backend == "llvm":
         from .lower_llvm import lower_program
         exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan)
@@ -161,17 +165,22 @@ def optimize(order, inputs, targets, options: Options) -> dict:
     return {"graph": g, "groups": groups, "passes": records, "memo": memo}
 
 
-def _output_slots(g, groups, order_, n_in) -> list:
+def _output_slots(g, groups, order_, n_in, views) -> list:
+    """Per target: (the slot holding its value, None) or, for a free view (fusion.output_views), (the slot of
+    the value it views, a function that applies the view to that array)."""
     step_of = {gi: s for s, gi in enumerate(order_)}
     root_slot = {id(gr.root): n_in + step_of[i] for i, gr in enumerate(groups) if gr.kind != "copy"}
     copies = iter(n_in + step_of[i] for i, gr in enumerate(groups) if gr.kind == "copy")
     claimed, out = set(), []
     for t in g.targets:
-        if id(t) in root_slot and id(t) not in claimed:
+        if id(t) in views:
+            base, chain = views[id(t)]
+            out.append((root_slot[id(base)], functools.partial(ops.apply_chain, chain=tuple(map(ir.Info, chain)))))
+        elif id(t) in root_slot and id(t) not in claimed:
             claimed.add(id(t))
-            out.append(root_slot[id(t)])
+            out.append((root_slot[id(t)], None))
         else:
-            out.append(next(copies))
+            out.append((next(copies), None))
     return out
 
 

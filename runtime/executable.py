@@ -40,7 +40,7 @@ class NumpyStep:
 class NumpyExecutable:
     n_inputs: int
     steps: tuple  # NumpyStep, in schedule order (step i is kernel i)
-    output_slots: tuple
+    outputs: tuple  # per output: (slot, None) or (slot, a view to apply: reshape/permute of a fresh array)
     arena_bytes: int
     kernel_names: tuple  # "kernel 3 (add+mul -> float32[4, 4])", for errors and timings
 
@@ -85,6 +85,6 @@ class NativeExecutable:
     target_readers: tuple  # (target entry, input slots): inputs that may view an assign's target
     calls: tuple  # NativeCall, in order
     timed_calls: tuple  # NativeCall per stage, alone, for a timed run (each time goes to its kernel)
-    output_slots: tuple
+    outputs: tuple  # per output: (slot, None) or (slot, a view to apply)
     arena_bytes: int
     kernel_names: tuple

@@ -58,7 +58,7 @@ class NumpyRunner:
         if timed:
             self.kernel_s = times
             timing.report(self, times)
-        return [slots[s] for s in self.exe.output_slots]
+        return [slots[s] if view is None else view(slots[s]) for s, view in self.exe.outputs]
 
 
 def make_runner(exe):

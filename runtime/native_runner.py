@@ -77,7 +77,7 @@ class NativeRunner:
         for orig, c in copied_targets:  # an assign into a non-contiguous buffer went to its copy
             if orig.flags.writeable:
                 np.copyto(orig, c)
-        outs = [self.arrays[s] for s in exe.output_slots]
+        outs = [self.arrays[s] if view is None else view(self.arrays[s]) for s, view in exe.outputs]
         for i in range(len(inputs)):
             self.arrays[i] = None
         for slot, _, _ in exe.fresh:

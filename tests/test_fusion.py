@@ -1,5 +1,6 @@
 """Fusion groups written out by hand, views that never copy, and the fused kernels' values."""
 import numpy as np
+import pytest
 
 import tinytorch as tt
 
@@ -106,3 +107,30 @@ def test_kernel_reports_flops_and_bytes():
     assert k.flops == 2 * 8 * 16 * 4
     assert k.bytes_read == (8 * 16 + 16 * 4) * 4 and k.bytes_written == 8 * 4 * 4
     assert prog.lowered[0].backend == tt.get_backend()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_an_output_that_views_a_computed_value_costs_no_kernel(backend):
+    x = t(64, 64)
+    xa = x.numpy()
+    with tt.using_backend(backend):
+        total = ((x * 2 + 1).relu() * 3).sum()  # a reduction kept as [1, 1], then reshaped to []
+        assert len(tt.plan(total).kernels) == 1
+        np.testing.assert_allclose(total.numpy(), (np.maximum(xa * 2 + 1, 0) * 3).sum(), rtol=1e-5)
+        flat = (x * 2).reshape(4, 16, 64)
+        assert [k.op for k in tt.plan(flat).kernels] == ["mul"]
+        np.testing.assert_allclose(flat.numpy(), (xa * 2).reshape(4, 16, 64), rtol=1e-6)
+        flipped = (x * 2).T  # copied: the user gets a contiguous array (and a matmul may be stored transposed)
+        assert flipped.numpy().flags.c_contiguous
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_outputs_that_share_a_value_or_broadcast_it_are_still_arrays_of_their_own(backend):
+    x = t(8, 8)
+    with tt.using_backend(backend):
+        y = x.exp()
+        flat, bcast = y.reshape(64), y.sum(0, keepdim=True).expand(8, 8)
+        tt.realize(y, flat, bcast)
+        assert not np.shares_memory(y.numpy(), flat.numpy())
+        assert bcast.numpy().flags.writeable and bcast.numpy().strides[0] != 0
+        np.testing.assert_allclose(flat.numpy(), np.exp(x.numpy()).ravel(), rtol=1e-6)

@@ -197,14 +197,47 @@ def _join_phase(n, grp: Group, cons) -> "str | None":
     return None
 
 
+# A fresh array seen through these is still a C-contiguous array of its own. A permuted output is copied:
+# a non-contiguous array costs a copy on every later native run that reads it, and the copy lets the layout
+# pass compute a matmul transposed (a weight gradient). A broadcast (expand) output is copied: its elements
+# alias each other, so it could not be assigned into.
+FREE_OUTPUT_VIEWS = frozenset({"reshape", "detach"})
+
+
+def output_views(g: Graph, groups) -> dict:
+    """Targets that are a reshape of a value a kernel computes and no other output holds:
+    {id(target): (that kernel's root, the chain)}. The kernel writes a fresh array and the user receives
+    it seen through the chain, with no copy kernel (`((x*2+1).relu()*3).sum()` is one kernel, not a
+    reduction and then a 4-byte copy for the final reshape)."""
+    roots = {id(gr.root) for gr in groups if gr.kind not in ("copy", "contig") and gr.root.op != "assign"}
+    direct = {id(t) for t in g.targets}
+    once = len(direct) == len(g.targets)  # else keep it simple: a target listed twice gets copies
+    stops, out, taken = contig_roots(groups), {}, set()
+    for t in g.targets:
+        if not once or id(t) in roots:
+            continue
+        b, chain = base_of(t, g, stops)
+        if id(b) not in roots or id(b) in direct or id(b) in taken or not chain \
+                or any(c.op not in FREE_OUTPUT_VIEWS for c in chain):
+            continue
+        v = View.contiguous(b.shape)
+        for c in chain:
+            v = v.apply(c) if v is not None else None
+        if v is not None:
+            taken.add(id(b))
+            out[id(t)] = (b, chain)
+    return out
+
+
 def _copies(g: Graph, groups) -> list:
-    """Outputs that no kernel produces (an input, a constant, a view, a value already claimed) are copied,
-    so every output the user holds is a fresh array of its own."""
+    """Outputs that no kernel produces (an input, a constant, a view that is not free, a value already
+    claimed) are copied, so every output the user holds is a fresh array of its own."""
     roots = {id(gr.root) for gr in groups}
+    views = output_views(g, groups)
     claimed, out = set(), []
     for t in g.targets:
         if id(t) in roots and id(t) not in claimed:
             claimed.add(id(t))
-            continue
-        out.append(Group(t, "copy"))
+        elif id(t) not in views:
+            out.append(Group(t, "copy"))
     return out
