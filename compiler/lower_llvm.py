@@ -2,11 +2,12 @@
 
 Every kernel becomes one or more stages (compiler/llvm/kernelgen.py): an elementwise chain, a reduction
 with its producers and consumers, a row kernel (several reductions per row, then a loop over the row),
-scatter_add/fold, pad, gather, arange, rand, copies and assigns are native loops; a matmul calls BLAS (np.matmul into its output buffer) and its epilogue (bias, activation,
-residual) is a native loop over the matmul's result, in place where it reads it at the same index. A kernel
-is split into stages where fusion handed over an awkward shape: a reduction or matmul whose value is read
-through a movement op is first materialized in scratch; an assign whose value reads its own target at
-another index is computed into scratch and then copied. A kernel no stage can express raises NotLowerable:
+scatter_add/fold, pad, gather, arange, rand, copies and assigns are native loops; a matmul calls BLAS
+(np.matmul into its output buffer) and its epilogue (bias, activation, residual) is a native loop over the
+matmul's result, in place where it reads it at the same index. A kernel is split into stages where fusion
+handed over an awkward shape: a reduction or matmul whose value is read through a movement op is first
+materialized in scratch; an assign whose value reads its own target at another index is computed into
+scratch and then copied. A kernel no stage can express raises NotLowerable:
 nothing falls back to NumPy.
 
 The result is a NativeExecutable (runtime/executable.py): the object code, the layout of the table of

@@ -4,11 +4,13 @@
 
 Each pass can be switched off by name (`Options.disabled`, see PASS_NAMES);
 each records the node (or kernel) counts before and after for `explain`.
-A Program is what the cache stores: kernels over numbered slots (the inputs
-first, then one per kernel output), the memory plan, and the text of the
-graph before and after the passes. It keeps no reference to the graph it came
-from. Its internal temporaries live in one arena, allocated on the first run
-and reused by every later run; outputs are fresh arrays.
+A Program is what the cache stores, immutable: kernels over numbered slots
+(the inputs first, then one per kernel output), what each lowering made of
+them, the memory plan, the text of the graph before and after the passes, and
+the executable the runtime runs (runtime/executable.py). It keeps no reference
+to the graph it came from. Running it is the runtime's job: `prog.runner` owns
+the arena (allocated on the first run, reused by every later one), binds
+inputs and fresh outputs, and dispatches the kernels.
 """
 from __future__ import annotations
 
