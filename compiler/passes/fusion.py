@@ -1,8 +1,9 @@
 """Fusion: partition the computing nodes of a graph into kernels.
 
-Movement ops (reshape, permute, expand, slice, detach, unfold) are never
-kernels: they become the way a kernel indexes its operand (strides, offsets,
-stride 0 for a broadcast). Constants are embedded in the kernels that read them.
+Free views (GROUPS.views: reshape, permute, expand, slice, detach, unfold) are
+never kernels: they become the way a kernel indexes its operand (strides,
+offsets, stride 0 for a broadcast). Constants are embedded in the kernels that
+read them.
 Where a chain has no strided view (a reshape of a transposed or broadcast
 view, as im2col's window matrix), the last view before it is materialized
 once, by a "contig" group of its own, and every reader sees a contiguous
@@ -44,11 +45,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..kernel import View
-from ..ops import OPS
-from .graph import Graph, VIEW_OPS, VALUE_LEAVES
+from ..ops import GROUPS
+from .graph import Graph
 from .rowfuse import merge_rows
-
-ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 
 
 @dataclass
@@ -69,7 +68,7 @@ def base_of(n, g: Graph, stops=frozenset()):
     """The node a chain of movement ops reads from, and the chain (applied in order). `stops`: ids of
     materialized views (see `contig_roots`), which are bases themselves."""
     chain = []
-    while n.op in VIEW_OPS and not g.is_input(n) and id(n) not in stops:
+    while n.op in GROUPS.views and not g.is_input(n) and id(n) not in stops:
         chain.append(n)
         n = n.srcs[0]
     return n, tuple(reversed(chain))
@@ -90,7 +89,7 @@ def _copy_points(g: Graph) -> frozenset:
             return
         chain = []
         n = s
-        while n.op in VIEW_OPS and not g.is_input(n):
+        while n.op in GROUPS.views and not g.is_input(n):
             chain.append(n)
             n = n.srcs[0]
         chain.reverse()
@@ -118,17 +117,15 @@ def _copy_points(g: Graph) -> frozenset:
 
 
 def is_compute(n, g: Graph) -> bool:
-    return not g.is_input(n) and n.op not in VIEW_OPS and n.op not in VALUE_LEAVES
+    return not g.is_input(n) and n.op not in GROUPS.views and n.op not in GROUPS.embedded
 
 
 def _kind(n) -> str:
-    k = OPS[n.op].kind
-    if n.op in VIEW_OPS:  # a materialized view
-        return "contig"
-    if k in ELEMENTWISE:
-        return "elementwise"
-    if k in ("reduce", "matmul", "assign"):
-        return k
+    """The kind of group `n` makes: a view here is one materialized (see _copy_points)."""
+    for kind, ops in (("contig", GROUPS.views), ("elementwise", GROUPS.elementwise), ("reduce", GROUPS.reduce),
+                      ("matmul", GROUPS.matmul), ("assign", GROUPS.assign)):
+        if n.op in ops:
+            return kind
     return "opaque"
 
 
