@@ -65,7 +65,7 @@ class Group:
 
 
 def base_of(n, g: Graph, stops=frozenset()):
-    """The node a chain of movement ops reads from, and the chain (applied in order). `stops`: ids of
+    """The node a chain of free views reads from, and the chain (applied in order). `stops`: ids of
     materialized views (see `contig_roots`), which are bases themselves."""
     chain = []
     while n.op in GROUPS.views and not g.is_input(n) and id(n) not in stops:
