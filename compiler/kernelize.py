@@ -14,9 +14,8 @@ import math
 from . import ir
 from .kernel import KInput, KOp, Kernel, Ref, chain_view
 from .layout import choose_layouts, from_stored, info_of, stored, swap_last, to_stored
-from .ops import OPS
+from .ops import GROUPS, OPS
 from .passes.fusion import base_of, contig_roots
-from .passes.graph import VALUE_LEAVES
 
 
 def kernelize(groups, g, order, slot_of: dict, outputs: set) -> list:
@@ -47,7 +46,7 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
             base = stored(b, layouts[id(b)])
         if id(b) in local:
             return Ref("t", local[id(b)], infos)
-        if b.op in VALUE_LEAVES and not g.is_input(b):
+        if b.op in GROUPS.embedded and not g.is_input(b):
             consts.append(OPS[b.op].numpy(b))
             return Ref("c", len(consts) - 1, infos)
         slot = slot_of[id(b)]
@@ -92,17 +91,11 @@ def _swapped(shape) -> tuple:
 def _flops(o: KOp, gr) -> int:
     info = o.info
     size = math.prod(info.shape)
-    if info.op in ("copy", "assign") or OPS.get(info.op) is None:
-        return 0
-    kind = OPS[info.op].kind
-    if kind == "matmul":
-        k = _matmul_k(o, gr)
-        return 2 * size * k
-    if kind == "reduce":
+    if info.op in GROUPS.matmul:
+        return 2 * size * _matmul_k(o, gr)
+    if info.op in GROUPS.reduce:
         return size * _reduce_fan(info, o, gr)
-    if kind in ("unary", "binary", "ternary", "cast"):
-        return size
-    return 0
+    return size if info.op in GROUPS.elementwise else 0
 
 
 def _matmul_k(o, gr) -> int:
@@ -111,5 +104,5 @@ def _matmul_k(o, gr) -> int:
 
 
 def _reduce_fan(info, o, gr) -> int:
-    node = gr.core if gr.core is not None and gr.core.op in ("sum", "max") else None
+    node = gr.core if gr.core is not None and gr.core.op in GROUPS.reduce else None
     return node.srcs[0].size // max(math.prod(info.shape), 1) if node is not None else 1

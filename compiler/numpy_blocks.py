@@ -15,18 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .kernel import Kernel
 from .ops import OPS
 
 CHUNK_ELEMENTS = 1 << 16  # elements per block of each intermediate: a few blocks fit in L2 together
 
-UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "maximum": np.maximum,
-          "pow": np.power, "floordiv": np.floor_divide, "mod": np.remainder, "cmplt": np.less,
-          "cmpeq": np.equal, "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-          "recip": np.reciprocal, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs,
-          "sign": np.sign, "floor": np.floor}
+UFUNCS = {name: d.ufunc for name, d in OPS.items() if d.ufunc is not None}  # called with out=
 OUT_CAPABLE = frozenset(UFUNCS) | {"sum", "max", "matmul"}
 ROW_WISE = frozenset({"unary", "binary", "ternary", "cast", "assign"})
 

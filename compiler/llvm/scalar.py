@@ -1,12 +1,14 @@
-"""Scalar LLVM lowering of every elementwise op, installed into the op table's `llvm` slots.
+"""Scalar LLVM lowering of every elementwise op: the native column of the op table.
 
-Each lowering is `fn(b, args, in_dtype, out_dtype) -> ir.Value`: `b` an llvmlite IRBuilder, `args` the
-operands already in their register types, `in_dtype` the operands' NumPy dtype (for `where`, that of the
-two values), `out_dtype` the result's. Register types: float16 and float32 compute as `float` (float16
-is rounded only where it is stored or cast), float64 as `double`, int32/int64 as themselves, bool as i1;
-in memory float16 is `half` and bool is i8. Semantics follow NumPy's where they are defined (integer
-division by zero gives 0, floordiv/mod round toward -inf, maximum propagates NaN); out-of-range
-float-to-int casts and integer powers with negative exponents (NumPy raises) are undefined here.
+The op table names each op's lowering here (`llvm=scalar.exp` in compiler/ops/elementwise.py), so this
+module must not import the table. Each lowering is `fn(b, args, in_dtype, out_dtype) -> ir.Value`: `b` an
+llvmlite IRBuilder, `args` the operands already in their register types, `in_dtype` the operands' NumPy
+dtype (for `where`, that of the two values), `out_dtype` the result's. Register types: float16 and
+float32 compute as `float` (float16 is rounded only where it is stored or cast), float64 as `double`,
+int32/int64 as themselves, bool as i1; in memory float16 is `half` and bool is i8. Semantics follow
+NumPy's where they are defined (integer division by zero gives 0, floordiv/mod round toward -inf,
+maximum propagates NaN); out-of-range float-to-int casts and integer powers with negative exponents
+(NumPy raises) are undefined here.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import math
 import numpy as np
 from llvmlite import ir
 
-from .. import ops
 from . import mathfns as M
 
 I1, I8 = ir.IntType(1), ir.IntType(8)
@@ -87,29 +88,38 @@ def _to_float_round_odd(b, d):
 
 # ---------------------------------------------------------------- unary
 
-def _neg(b, a, t, o):
+def neg(b, a, t, o):
     return b.fneg(a[0]) if is_float(t) else b.neg(a[0])
 
 
 def _math(fn):
+    """The lowering of a unary op that is one function of mathfns.py."""
     return lambda b, a, t, o: fn(b, a[0])
 
 
-def _sqrt(b, a, t, o):
+exp = _math(M.exp)
+log = _math(M.log)
+sin = _math(M.sin)
+cos = _math(M.cos)
+tanh = _math(M.tanh)
+erf = _math(M.erf)
+
+
+def sqrt(b, a, t, o):
     return M.call(b, "sqrt", a[0])
 
 
-def _recip(b, a, t, o):
+def recip(b, a, t, o):
     return b.fdiv(M.c(a[0].type, 1.0), a[0])
 
 
-def _abs(b, a, t, o):
+def abs(b, a, t, o):  # noqa: A001  (the op's name)
     if is_float(t):
         return M.call(b, "fabs", a[0])
     return b.select(b.icmp_signed("<", a[0], ir.Constant(a[0].type, 0)), b.neg(a[0]), a[0])
 
 
-def _sign(b, a, t, o):
+def sign(b, a, t, o):
     x, ty = a[0], a[0].type
     if is_float(t):
         pos, neg = b.fcmp_ordered(">", x, M.c(ty, 0.0)), b.fcmp_ordered("<", x, M.c(ty, 0.0))
@@ -118,31 +128,31 @@ def _sign(b, a, t, o):
     return b.sub(b.zext(pos, ty), b.zext(neg, ty))
 
 
-def _floor(b, a, t, o):
+def floor(b, a, t, o):
     return M.call(b, "floor", a[0])
 
 
 # ---------------------------------------------------------------- binary
 
-def _add(b, a, t, o):
+def add(b, a, t, o):
     x, y = a
     return b.or_(x, y) if is_bool(t) else b.fadd(x, y) if is_float(t) else b.add(x, y)
 
 
-def _sub(b, a, t, o):
+def sub(b, a, t, o):
     return b.fsub(*a) if is_float(t) else b.sub(*a)
 
 
-def _mul(b, a, t, o):
+def mul(b, a, t, o):
     x, y = a
     return b.and_(x, y) if is_bool(t) else b.fmul(x, y) if is_float(t) else b.mul(x, y)
 
 
-def _div(b, a, t, o):
+def div(b, a, t, o):
     return b.fdiv(*a)
 
 
-def _maximum(b, a, t, o):
+def maximum(b, a, t, o):
     x, y = a
     if is_bool(t):
         return b.or_(x, y)
@@ -153,7 +163,7 @@ def _maximum(b, a, t, o):
     return b.select(gt, x, y)
 
 
-def _pow(b, a, t, o):
+def pow(b, a, t, o):  # noqa: A001  (the op's name)
     x, y = a
     if not is_float(t):
         return _ipow(b, x, y)
@@ -203,7 +213,7 @@ def _udivmod(b, x, y, rem):
     return b.select(is_zero, zero, b.urem(x, d) if rem else b.udiv(x, d))
 
 
-def _floordiv(b, a, t, o):
+def floordiv(b, a, t, o):
     x, y = a
     ty = x.type
     zero = ir.Constant(ty, 0)
@@ -217,7 +227,7 @@ def _floordiv(b, a, t, o):
     return b.select(b.icmp_signed("==", y, zero), zero, q)
 
 
-def _mod(b, a, t, o):
+def mod(b, a, t, o):
     x, y = a
     ty = x.type
     if is_float(t):
@@ -237,22 +247,22 @@ def _mod(b, a, t, o):
     return b.select(b.icmp_signed("==", y, zero), zero, r)
 
 
-def _cmplt(b, a, t, o):
+def cmplt(b, a, t, o):
     x, y = a
     if is_float(t):
         return b.fcmp_ordered("<", x, y)
     return b.icmp_unsigned("<", x, y) if is_bool(t) or is_unsigned(t) else b.icmp_signed("<", x, y)
 
 
-def _cmpeq(b, a, t, o):
+def cmpeq(b, a, t, o):
     return b.fcmp_ordered("==", *a) if is_float(t) else b.icmp_signed("==", *a)
 
 
-def _where(b, a, t, o):
+def where(b, a, t, o):
     return b.select(*a)
 
 
-def _cast(b, a, t, o):
+def cast(b, a, t, o):
     x = a[0]
     src, dst = np.dtype(t), np.dtype(o)
     rt = reg_type(dst)
@@ -275,24 +285,3 @@ def _cast(b, a, t, o):
     if x.type.width > rt.width:
         return b.trunc(x, rt)
     return b.zext(x, rt) if is_bool(src) or is_unsigned(src) else b.sext(x, rt)
-
-
-LOWERINGS = {
-    "neg": _neg, "exp": _math(M.exp), "log": _math(M.log), "sqrt": _sqrt, "recip": _recip,
-    "sin": _math(M.sin), "cos": _math(M.cos), "tanh": _math(M.tanh), "erf": _math(M.erf),
-    "abs": _abs, "sign": _sign, "floor": _floor,
-    "add": _add, "sub": _sub, "mul": _mul, "div": _div, "maximum": _maximum, "pow": _pow,
-    "floordiv": _floordiv, "mod": _mod, "cmplt": _cmplt, "cmpeq": _cmpeq, "where": _where, "cast": _cast,
-}
-
-
-def install() -> None:
-    """Fill the op table's `llvm` slots in place, so each op stays declared once, in compiler/ops.py."""
-    for name, fn in LOWERINGS.items():
-        object.__setattr__(ops.OPS[name], "llvm", fn)
-    missing = [n for n, d in ops.OPS.items() if d.kind in ops.ELEMENTWISE and d.llvm is None]
-    if missing:
-        raise RuntimeError(f"elementwise ops without an LLVM lowering: {missing}")
-
-
-install()

@@ -3,7 +3,7 @@
 Names (what `Options.disabled` switches off): fold, dce, fuse, rowfuse (row kernels, part of
 fuse), schedule, memplan, inplace.
 """
-from .graph import Graph, remake, is_view
+from .graph import Graph, remake
 from .fold import fold
 from .dce import dce
 from .fusion import fuse, Group
@@ -12,5 +12,5 @@ from .memplan import MemoryPlan, plan_memory
 
 PASS_NAMES = ("fold", "dce", "fuse", "rowfuse", "schedule", "memplan", "inplace")
 
-__all__ = ["Graph", "remake", "is_view", "fold", "dce", "fuse", "Group", "schedule", "MemoryPlan",
+__all__ = ["Graph", "remake", "fold", "dce", "fuse", "Group", "schedule", "MemoryPlan",
            "plan_memory", "PASS_NAMES"]

@@ -1,35 +1,32 @@
 """Constant folding and algebraic simplification.
 
 Constant subgraphs (everything computed from `const`, `arange` and earlier
-folded constants only) are evaluated now, with the same NumPy implementations
-the runtime would use, and replaced by a `const` (when every element is equal:
-a broadcast scalar, no memory) or a `constarr` leaf holding the array (part of
-the structural key). Only results up to FOLD_MAX_BYTES become arrays, so a
-constant expanded to a huge shape is not materialized into the Program.
-`rand` is never folded: its seed is data. Inputs (buffers, computed values)
-are never folded through: they change between runs.
+folded constants only: GROUPS.constants) are evaluated now, with the same
+NumPy implementations the runtime would use, and replaced by a `const` (when
+every element is equal: a broadcast scalar, no memory) or a `constarr` leaf
+holding the array (part of the structural key). Only results up to
+FOLD_MAX_BYTES become arrays, so a constant expanded to a huge shape is not
+materialized into the Program. `rand` is never folded: its seed is data.
+Inputs (buffers, computed values) are never folded through: they change
+between runs.
 
-Simplifications, chosen to be exact for every value including NaN, inf and
-the sign of zero:
-- x*1, x/1, and x-(+0.0), x+(-0.0) -> x for floats; x+0, x-0 -> x for integers and bools.
-  (Float x+(+0.0) is kept: -0.0 + 0.0 is +0.0, and 1/x would see the difference.)
-- x*0 -> 0 only for integer and bool dtypes (for floats NaN*0 and inf*0 are NaN).
-- neg(neg(x)), detach(x), no-op cast/reshape/permute/expand/slice/pad, sum/max over size-1 axes -> x.
-- reshape(reshape(x)), permute(permute(x)), expand(expand(x)) -> one op.
-- where(c, a, a) -> a.
-exp(log(x)) is NOT folded (it is not x for x <= 0).
+Every other node is offered to the rewrite rules of rules.py (x*1 -> x,
+reshape(reshape(x)) -> reshape(x), ...; the table and its NaN-safety choices
+are there), again and again while one applies.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ir
-from ..ops import OPS, ConstArray
+from ..ops import GROUPS, OPS, ConstArray
 from .graph import Graph, remake
+from .patterns import by_op, first_match
+from .rules import RULES
 
 FOLD_MAX_BYTES = 1 << 22  # largest folded constant embedded as an array
-CONST_SOURCES = frozenset({"const", "constarr", "arange"})
-NEVER_FOLD = frozenset({"buffer", "rand", "assign"})
+MAX_REWRITES = 8  # per node: a rewrite can expose another (reshape of reshape that is then a no-op)
+_RULES_BY_OP = by_op(RULES)
 
 
 def fold(g: Graph) -> tuple:
@@ -56,7 +53,7 @@ def fold(g: Graph) -> tuple:
 
 
 def _simplify(n, g: Graph):
-    for _ in range(8):  # a rewrite can expose another (reshape of reshape that is then a no-op)
+    for _ in range(MAX_REWRITES):
         m = _rewrite(n, g)
         if m is n:
             return n
@@ -64,75 +61,24 @@ def _simplify(n, g: Graph):
     return n
 
 
-def _zero(n, negative: bool) -> bool:
-    if n.op != "const":
-        return False
-    v = n.arg[0]
-    if isinstance(v, float):
-        return v == 0.0 and (np.signbit(v) == negative)
-    return v == 0
-
-
 def _rewrite(n, g: Graph):
-    op, s = n.op, n.srcs
-    if op in NEVER_FOLD or g.is_input(n) or op in ("const", "constarr"):
+    if n.op in GROUPS.never_folded or n.op in GROUPS.embedded or g.is_input(n):
         return n
-    if s and all(x.op in CONST_SOURCES and not g.is_input(x) for x in s) or op == "arange":
+    if all(s.op in GROUPS.constants and not g.is_input(s) for s in n.srcs):  # an arange has no sources
         folded = _evaluate(n)
         if folded is not None:
             return folded
-    kind_int = n.dtype.kind in "iub"
-    if op == "mul":
-        for a, b in ((s[0], s[1]), (s[1], s[0])):
-            if b.op == "const" and b.arg[0] == 1:
-                return a
-            if kind_int and b.op == "const" and b.arg[0] == 0:
-                return b
-    if op == "div" and s[1].op == "const" and s[1].arg[0] == 1:
-        return s[0]
-    if op == "add":
-        for a, b in ((s[0], s[1]), (s[1], s[0])):
-            if _zero(b, negative=True) or (kind_int and _zero(b, negative=False)):
-                return a
-    if op == "sub" and (_zero(s[1], negative=False) or kind_int and _zero(s[1], negative=True)):
-        return s[0]
-    if op == "neg" and s[0].op == "neg":
-        return s[0].srcs[0]
-    if op == "detach":
-        return s[0]
-    if op == "where" and s[1] is s[2]:
-        return s[1]
-    if op in ("reshape", "expand") and n.shape == s[0].shape:
-        return s[0]
-    if op == "cast" and n.dtype == s[0].dtype:
-        return s[0]
-    if op == "permute" and tuple(n.arg) == tuple(range(n.ndim)):
-        return s[0]
-    if op == "slice" and all(a == (0, d, 1) for a, d in zip(n.arg, s[0].shape)):
-        return s[0]
-    if op == "pad" and all(p == (0, 0) for p in n.arg[0]):
-        return s[0]
-    if op in ("sum", "max") and all(s[0].shape[a] == 1 for a in n.arg):
-        return s[0]
-    if op == s[0].op and op in ("reshape", "expand") and not g.is_input(s[0]):
-        return remake(op, (s[0].srcs[0],), n.arg)
-    if op == "permute" and s[0].op == "permute" and not g.is_input(s[0]):
-        inner = s[0].arg
-        return remake("permute", (s[0].srcs[0],), tuple(inner[i] for i in n.arg))
-    if op in ("reshape", "permute", "expand", "slice", "detach") and s[0].op == "const":
-        v, _, dt = s[0].arg
-        return remake("const", (), (v, n.shape, dt))
-    return n
+    found = first_match(n, g, _RULES_BY_OP)
+    return n if found is None else found[1]
 
 
 def _evaluate(n):
     """The node's value as a const (uniform) or constarr (small enough), or None to leave it."""
-    if n.op == "arange" and n.nbytes > FOLD_MAX_BYTES:
-        return None
-    if all(s.op == "const" for s in n.srcs) and OPS[n.op].kind in ("unary", "binary", "ternary", "cast"):
+    if n.op in GROUPS.elementwise and all(s.op == "const" for s in n.srcs):
         out = OPS[n.op].numpy(ir.Info(n), *[np.array(s.arg[0], s.dtype) for s in n.srcs])
         return _const(np.asarray(out, n.dtype).reshape(()), n)
-    if n.nbytes > FOLD_MAX_BYTES or any(s.nbytes > FOLD_MAX_BYTES and s.op == "arange" for s in n.srcs):
+    # a big arange source was left unfolded (above): evaluating a reader would materialize it after all
+    if n.nbytes > FOLD_MAX_BYTES or any(s.nbytes > FOLD_MAX_BYTES and s.op not in GROUPS.embedded for s in n.srcs):
         return None
     arrays = [OPS[s.op].numpy(s) for s in n.srcs]
     out = np.asarray(OPS[n.op].numpy(ir.Info(n), *arrays), n.dtype)

@@ -1,8 +1,9 @@
 """Fusion: partition the computing nodes of a graph into kernels.
 
-Movement ops (reshape, permute, expand, slice, detach, unfold) are never
-kernels: they become the way a kernel indexes its operand (strides, offsets,
-stride 0 for a broadcast). Constants are embedded in the kernels that read them.
+Free views (GROUPS.views: reshape, permute, expand, slice, detach, unfold) are
+never kernels: they become the way a kernel indexes its operand (strides,
+offsets, stride 0 for a broadcast). Constants are embedded in the kernels that
+read them.
 Where a chain has no strided view (a reshape of a transposed or broadcast
 view, as im2col's window matrix), the last view before it is materialized
 once, by a "contig" group of its own, and every reader sees a contiguous
@@ -44,11 +45,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..kernel import View
-from ..ops import OPS
-from .graph import Graph, VIEW_OPS, VALUE_LEAVES
+from ..ops import GROUPS
+from .graph import Graph
 from .rowfuse import merge_rows
-
-ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 
 
 @dataclass
@@ -66,10 +65,10 @@ class Group:
 
 
 def base_of(n, g: Graph, stops=frozenset()):
-    """The node a chain of movement ops reads from, and the chain (applied in order). `stops`: ids of
+    """The node a chain of free views reads from, and the chain (applied in order). `stops`: ids of
     materialized views (see `contig_roots`), which are bases themselves."""
     chain = []
-    while n.op in VIEW_OPS and not g.is_input(n) and id(n) not in stops:
+    while n.op in GROUPS.views and not g.is_input(n) and id(n) not in stops:
         chain.append(n)
         n = n.srcs[0]
     return n, tuple(reversed(chain))
@@ -90,7 +89,7 @@ def _copy_points(g: Graph) -> frozenset:
             return
         chain = []
         n = s
-        while n.op in VIEW_OPS and not g.is_input(n):
+        while n.op in GROUPS.views and not g.is_input(n):
             chain.append(n)
             n = n.srcs[0]
         chain.reverse()
@@ -118,17 +117,15 @@ def _copy_points(g: Graph) -> frozenset:
 
 
 def is_compute(n, g: Graph) -> bool:
-    return not g.is_input(n) and n.op not in VIEW_OPS and n.op not in VALUE_LEAVES
+    return not g.is_input(n) and n.op not in GROUPS.views and n.op not in GROUPS.embedded
 
 
 def _kind(n) -> str:
-    k = OPS[n.op].kind
-    if n.op in VIEW_OPS:  # a materialized view
-        return "contig"
-    if k in ELEMENTWISE:
-        return "elementwise"
-    if k in ("reduce", "matmul", "assign"):
-        return k
+    """The kind of group `n` makes: a view here is one materialized (see _copy_points)."""
+    for kind, ops in (("contig", GROUPS.views), ("elementwise", GROUPS.elementwise), ("reduce", GROUPS.reduce),
+                      ("matmul", GROUPS.matmul), ("assign", GROUPS.assign)):
+        if n.op in ops:
+            return kind
     return "opaque"
 
 
@@ -197,18 +194,14 @@ def _join_phase(n, grp: Group, cons) -> "str | None":
     return None
 
 
-# A fresh array seen through these is still a C-contiguous array of its own. A permuted output is copied:
-# a non-contiguous array costs a copy on every later native run that reads it, and the copy lets the layout
-# pass compute a matmul transposed (a weight gradient). A broadcast (expand) output is copied: its elements
-# alias each other, so it could not be assigned into.
-FREE_OUTPUT_VIEWS = frozenset({"reshape", "detach"})
-
-
 def output_views(g: Graph, groups) -> dict:
-    """Targets that are a reshape of a value a kernel computes and no other output holds:
-    {id(target): (that kernel's root, the chain)}. The kernel writes a fresh array and the user receives
-    it seen through the chain, with no copy kernel (`((x*2+1).relu()*3).sum()` is one kernel, not a
-    reduction and then a 4-byte copy for the final reshape)."""
+    """Targets that view a value a kernel computes, and no other output holds, such that the view of a fresh
+    C-contiguous array is itself C-contiguous (a reshape): {id(target): (that kernel's root, the chain)}.
+    The kernel writes a fresh array and the user receives it seen through the chain, with no copy kernel
+    (`((x*2+1).relu()*3).sum()` is one kernel, not a reduction and then a 4-byte copy for the final reshape).
+    Other views are copied: a permuted array would cost a copy on every later native run that reads it (and
+    the copy lets layout.py compute a matmul transposed: a weight gradient), and a broadcast one aliases its
+    own elements, so it could not be assigned into."""
     roots = {id(gr.root) for gr in groups if gr.kind not in ("copy", "contig") and gr.root.op != "assign"}
     direct = {id(t) for t in g.targets}
     once = len(direct) == len(g.targets)  # else keep it simple: a target listed twice gets copies
@@ -217,13 +210,12 @@ def output_views(g: Graph, groups) -> dict:
         if not once or id(t) in roots:
             continue
         b, chain = base_of(t, g, stops)
-        if id(b) not in roots or id(b) in direct or id(b) in taken or not chain \
-                or any(c.op not in FREE_OUTPUT_VIEWS for c in chain):
+        if id(b) not in roots or id(b) in direct or id(b) in taken or not chain:
             continue
         v = View.contiguous(b.shape)
         for c in chain:
             v = v.apply(c) if v is not None else None
-        if v is not None:
+        if v is not None and v == View.contiguous(t.shape):
             taken.add(id(b))
             out[id(t)] = (b, chain)
     return out

@@ -12,13 +12,6 @@ from dataclasses import dataclass
 from .. import ir
 from ..ops import OPS
 
-VIEW_OPS = frozenset({"reshape", "permute", "expand", "slice", "detach", "unfold"})
-VALUE_LEAVES = frozenset({"const", "constarr"})  # embedded in the kernels that read them, never computed
-
-
-def is_view(n) -> bool:
-    return n.op in VIEW_OPS
-
 
 def remake(op: str, srcs: tuple, arg=None) -> ir.Node:
     d = OPS[op]
@@ -38,8 +31,3 @@ class Graph:
     def count(self) -> int:
         """Nodes that are not inputs (what `explain` reports before/after each pass)."""
         return sum(1 for n in self.nodes if id(n) not in self.inputs)
-
-    @staticmethod
-    def of(targets, inputs) -> "Graph":
-        ids = frozenset(id(n) for n in inputs)
-        return Graph(tuple(targets), tuple(ir.toposort(targets, stop=lambda n: id(n) in ids)), ids)

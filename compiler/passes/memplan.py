@@ -94,12 +94,6 @@ class MemoryPlan:
                      f"liveness lower bound {self.lower_bound_bytes} B, outside {self.outside_bytes} B")
         return "\n".join(lines)
 
-    def offset_of(self, name: str) -> int:
-        for b in self.buffers:
-            if b.name == name:
-                return b.offset
-        raise KeyError(name)
-
 
 def plan_memory(buffers, steps: int, outside=(), reuse: bool = True) -> MemoryPlan:
     """`buffers`: PlanBuffer with name/size/first/last (and alias_of for in-place pairs) -> offsets set."""

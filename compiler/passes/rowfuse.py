@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import math
 
-from ..ops import OPS
+from ..ops import GROUPS
 from .graph import Graph
 
-REDUCTIONS = frozenset({"sum", "max"})
-_ELEMENTWISE = frozenset({"unary", "binary", "ternary", "cast"})
 _MERGEABLE = frozenset({"elementwise", "reduce", "row"})
 
 
@@ -70,7 +68,7 @@ def merge_rows(groups: list, g: Graph, base, escapes: set) -> list:
             continue
         c.nodes = sorted(nodes, key=lambda n: pos[id(n)])
         c.kind, c.row_axes = "row", axes
-        c.core = next(n for n in c.nodes if n.op in REDUCTIONS)
+        c.core = next(n for n in c.nodes if n.op in GROUPS.reduce)
         c.phase.update(p.phase)
         into[id(p)] = id(c)
     return [gr for gr in groups if id(gr) not in into]
@@ -78,7 +76,7 @@ def merge_rows(groups: list, g: Graph, base, escapes: set) -> list:
 
 def row_axes(nodes, base) -> "tuple | None":
     """The trailing axes the nodes' reductions reduce, where `nodes` can run as one row kernel; else None."""
-    reds = [n for n in nodes if n.op in REDUCTIONS]
+    reds = [n for n in nodes if n.op in GROUPS.reduce]
     if not reds:
         return None
     axes, full, part = tuple(reds[0].arg), tuple(reds[0].srcs[0].shape), tuple(reds[0].shape)
@@ -86,17 +84,17 @@ def row_axes(nodes, base) -> "tuple | None":
         return None
     inside = {id(n) for n in nodes}
     for n in nodes:
-        if n.op in REDUCTIONS:
+        if n.op in GROUPS.reduce:
             if tuple(n.arg) != axes or tuple(n.srcs[0].shape) != full:
                 return None
-        elif OPS[n.op].kind not in _ELEMENTWISE or tuple(n.shape) not in (full, part):
+        elif n.op not in GROUPS.elementwise or tuple(n.shape) not in (full, part):
             return None
         for s in n.srcs:
             b, chain = base(s)
             if id(b) not in inside:
                 continue
             moves = [c.op for c in chain if c.op != "detach"]
-            same = tuple(b.shape) == (full if n.op in REDUCTIONS else tuple(n.shape))
+            same = tuple(b.shape) == (full if n.op in GROUPS.reduce else tuple(n.shape))
             back = tuple(b.shape) == part and tuple(n.shape) == full and moves == ["expand"]
             if not (same and not moves or back):
                 return None
