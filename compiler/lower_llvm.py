@@ -30,7 +30,6 @@ from ..runtime import NativeCall, NativeExecutable, Operand, config, parallel
 from . import ops as O
 from .kernel import Lowered
 from .llvm import jit
-from .llvm import scalar  # noqa: F401  (installs the op table's llvm lowerings)
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
 PLACEHOLDER = "tt_program_symbol"
@@ -92,7 +91,7 @@ def out_entry(k) -> int:
 
 
 def _core(k):
-    cores = [j for j, o in enumerate(k.ops) if o.info.op in O.OPS and O.OPS[o.info.op].kind in ("reduce", "matmul")]
+    cores = [j for j, o in enumerate(k.ops) if o.info.op in O.GROUPS.reduce | O.GROUPS.matmul]
     if len(cores) > 1:
         raise NotLowerable(f"kernel k{k.index} has {len(cores)} reductions/matmuls")
     return cores[0] if cores else -1
@@ -136,9 +135,9 @@ def plan_stages(k, layout: _Layout) -> list:
     dst = layout.scratch(k.shape, k.dtype) if hazard else out
     root_op = k.ops[root].info.op
     if c < 0:
-        kind = {"scatter_add": "accumulate", "fold": "accumulate", "rand": "rand"}.get(root_op, "pointwise")
+        kind = "accumulate" if root_op in O.GROUPS.accumulating else "rand" if root_op == "rand" else "pointwise"
         stages = [Stage(kind, root, dst)]
-    elif O.OPS[k.ops[c].info.op].kind == "reduce":
+    elif k.ops[c].info.op in O.GROUPS.reduce:
         if _reads_after_chain_free(k, c):
             stages = [Stage("reduce", root, dst, core=c)]
         else:

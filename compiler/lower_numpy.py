@@ -32,7 +32,7 @@ from .kernel import Kernel, Lowered, Ref
 from .layout import info_of
 from .numpy_blocks import assigned_in_place, plan_blocks, products, spine, UFUNCS
 from .numpy_routines import erf_into, fold_into, overlaps
-from .ops import OPS
+from .ops import GROUPS, OPS
 
 SMALL_REDUCE = 8  # reductions over at most this many elements per output are unrolled
 
@@ -250,7 +250,7 @@ class _Gen:
             return f"_matmul({args[0]}, {args[1]}, out={d})"
         if i in self.fused:
             return self._einsum(info, self.k.ops[self.fused[i]], d, in_loop)
-        if op in ("sum", "max"):
+        if op in GROUPS.reduce:
             return self._reduce(info, o, args[0], d)
         if op == "erf":
             return f"_erf_into({d}, {args[0]})"

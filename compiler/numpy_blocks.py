@@ -16,13 +16,13 @@ import math
 from dataclasses import dataclass
 
 from .kernel import Kernel
-from .ops import OPS
+from .ops import GROUPS, OPS
 
 CHUNK_ELEMENTS = 1 << 16  # elements per block of each intermediate: a few blocks fit in L2 together
 
 UFUNCS = {name: d.ufunc for name, d in OPS.items() if d.ufunc is not None}  # called with out=
-OUT_CAPABLE = frozenset(UFUNCS) | {"sum", "max", "matmul"}
-ROW_WISE = frozenset({"unary", "binary", "ternary", "cast", "assign"})
+OUT_CAPABLE = frozenset(UFUNCS) | GROUPS.reduce | GROUPS.matmul
+ROW_WISE = GROUPS.elementwise | GROUPS.assign  # one row of the output reads one row of each operand
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def row_preserving(chain, n0: int) -> bool:
             return False
         if op == "permute" and arg[0] != 0 or op == "slice" and tuple(arg[0]) != (0, n0, 1):
             return False
-        if op not in ("reshape", "permute", "expand", "slice", "detach"):
+        if op not in GROUPS.views & GROUPS.movement:  # a window (unfold) mixes rows
             return False
     return True
 
@@ -124,7 +124,7 @@ def plan_blocks(k: Kernel, elided=frozenset()) -> "Blocks | None":
     ops = k.ops
     if k.root.op == "copy" or not k.root.shape or any(OPS.get(o.info.op) is None for o in ops):
         return None
-    cores = [i for i, o in enumerate(ops) if OPS[o.info.op].kind == "reduce"]
+    cores = [i for i, o in enumerate(ops) if o.info.op in GROUPS.reduce]
     if len(cores) > 1 and not k.row_axes:
         return None
     every = not cores or k.row_axes  # a row kernel: every op per block, a block's rows are whole rows
@@ -137,10 +137,9 @@ def plan_blocks(k: Kernel, elided=frozenset()) -> "Blocks | None":
     target = ops[-1].srcs[0].index if k.root.op == "assign" else -1
     for i in loop:
         info = ops[i].info
-        kind = OPS[info.op].kind
         if not info.shape or info.shape[0] != n0:
             return None
-        if kind not in ROW_WISE and not (kind == "reduce" and 0 not in info.arg):
+        if info.op not in ROW_WISE and not (info.op in GROUPS.reduce and 0 not in info.arg):
             return None
         for r in ops[i].srcs:
             if r.kind == "t" and r.chain and not row_preserving(r.chain, n0):

@@ -26,6 +26,7 @@ from . import ir
 from .kernelize import kernelize
 from .lower_numpy import lower_program as lower_program_numpy
 from . import ops
+from .ops import GROUPS
 from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
 from .passes.fusion import output_views
 from .passes.memplan import PlanBuffer
@@ -221,7 +222,7 @@ def _memory(kernels, n_in, inputs, options):
 def _inplace_candidate(k, kernels, n_in, last):
     """An input index whose arena buffer `k` may overwrite: it dies here, and every op reads it elementwise
     at the output's own index (no view, same shape and dtype)."""
-    if k.out_kind != "arena" or any(o.info.op not in _ELEMENTWISE_OPS for o in k.ops):
+    if k.out_kind != "arena" or any(o.info.op not in GROUPS.elementwise for o in k.ops):
         return None
     for idx, inp in enumerate(k.inputs):
         if inp.slot < n_in or kernels[inp.slot - n_in].out_kind != "arena" or last.get(inp.slot) != k.index:
@@ -231,11 +232,3 @@ def _inplace_candidate(k, kernels, n_in, last):
         if all(not r.chain for o in k.ops for r in o.srcs if r.kind == "in" and r.index == idx):
             return idx
     return None
-
-
-def _elementwise_ops():
-    from .ops import OPS
-    return frozenset(n for n, d in OPS.items() if d.kind in ("unary", "binary", "ternary", "cast"))
-
-
-_ELEMENTWISE_OPS = _elementwise_ops()
