@@ -24,9 +24,9 @@ import time
 import numpy as np
 from llvmlite import ir
 
+from ..runtime import config
 from . import ops as O
 from .llvm import jit, parallel
-from .llvm.native import CHECK_ENV, env_int as _env_int
 from .llvm import scalar  # noqa: F401  (installs the op table's llvm lowerings)
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
@@ -157,7 +157,7 @@ class NativeProgram:
     def __init__(self, kernels, n_inputs, inputs_info, output_slots):
         t0 = time.perf_counter()
         self.kernels, self.n_inputs, self.output_slots = kernels, n_inputs, output_slots
-        self.check = _env_int(CHECK_ENV) > 0
+        self.check = config.get("TINYTORCH_CHECK_BOUNDS")
         layout = _Layout(kernels, n_inputs, inputs_info)
         module = ir.Module(name="tinytorch_program")
         attrs = jit.function_attributes()
@@ -346,7 +346,7 @@ def _uniform(a: np.ndarray) -> bool:
 
 def lower_program(kernels, n_inputs, inputs_info, output_slots) -> NativeProgram:
     prog = NativeProgram(kernels, n_inputs, inputs_info, output_slots)
-    if _env_int("TINYTORCH_DEBUG") >= 4:
+    if config.get("TINYTORCH_DEBUG") >= 4:
         print(f"; llvm: {len(kernels)} kernels, emit {prog.emit_s * 1e3:.1f} ms, "
               f"{'object from cache' if prog.loaded.from_disk else 'compile'} {prog.compile_s * 1e3:.1f} ms",
               file=sys.stderr)

@@ -1,9 +1,6 @@
-"""The native backend's code generator: kernel specs -> llvmlite IR loop nests -> host machine code.
+"""The native backend's code generator: each stage of a Program's kernels -> an llvmlite function
+(kernelgen.py, driven by compiler/lower_llvm.py) -> host machine code (jit.py), run by parallel.py.
 
-Importing this package fills the op table's `llvm` slots (scalar.py). Entry point: `compile_kernel`.
+Importing this package fills the op table's `llvm` slots (scalar.py).
 """
 from . import scalar  # noqa: F401  (installs the lowerings)
-from .native import NativeKernel, compile_kernel
-from .spec import ElementwiseKernel, ReduceKernel, ScalarOp, View, validate
-
-__all__ = ["compile_kernel", "NativeKernel", "ElementwiseKernel", "ReduceKernel", "ScalarOp", "View", "validate"]
