@@ -244,6 +244,28 @@ def test_random_views(seed):
     check(out, xa * ya + np.tanh(za), np.float32)
 
 
+MOVES = {"permute": [("permute", (2, 0, 1))], "reshape": [("reshape", (8, 15))],
+         "reshape+permute": [("reshape", (8, 15)), ("permute", (1, 0))]}
+
+
+@pytest.mark.parametrize("moves", list(MOVES))
+def test_a_fused_value_seen_through_movement_is_recomputed_at_the_moved_index(moves, rng):
+    x = rng.standard_normal((4, 6, 5)).astype(np.float32)
+
+    def graph():
+        t = -tt.from_numpy(x)
+        for op, arg in MOVES[moves]:
+            t = _make(op, (t,), arg)
+        return [t.exp()]
+    with tt.using_backend("llvm"):
+        (k,) = tt.plan(*graph()).kernels
+    assert any(r.kind == "t" and r.chain for o in k.ops for r in o.srcs)  # the neg is not materialized
+    want = -x
+    for op, arg in MOVES[moves]:
+        want = want.reshape(arg) if op == "reshape" else want.transpose(arg)
+    np.testing.assert_allclose(native(graph)[0], np.exp(want), rtol=1e-6)
+
+
 # ---------------------------------------------------------------- reductions
 
 def _axis_subsets():
@@ -286,7 +308,7 @@ def test_reduce_dtypes(dtype, rop, rng):
 
 @pytest.mark.parametrize("rop", ["sum", "max"])
 def test_reductions_propagate_nan_and_inf(rop):
-    x = np.ones((4, 40), np.float32)
+    x = -np.ones((4, 40), np.float32)  # all negative: a max starts from -inf, not 0
     x[1, 7], x[2, 39], x[3, 0] = np.nan, np.inf, -np.inf
     fn = np.sum if rop == "sum" else np.max
     for axes in ((1,), (0,)):  # a loop over each row, and a row of accumulators over columns
