@@ -1,5 +1,4 @@
 """The compiler: IR, op table, passes and lowering. Imports the runtime, never the frontend."""
-from . import llvm  # before ops: the op table names llvm/scalar.py's lowerings, and llvm/ reads the table on import
 from . import ir, ops
 from .ir import Node, REALIZED, listing
 from .ops import OPS, build, const, leaf

@@ -45,8 +45,8 @@ def explain(*tensors: Tensor, options: Options | None = None) -> str:
            "== passes (count before -> after)", *(r.row() for r in prog.passes),
            "== IR after fold and dce", prog.listing_after,
            f"== kernels ({len(prog.kernels)}, in schedule order)"]
-    for k in prog.kernels:
-        out.append(k.summary() + f"  -> {k.out_kind}")
+    for k, low in zip(prog.kernels, prog.lowered):
+        out.append(k.summary(low) + f"  -> {k.out_kind}")
         if k.inplace_of >= 0:
             out.append(f"       writes in place of its input k{k.inputs[k.inplace_of].slot - prog.n_inputs}")
     out += ["== memory plan", prog.memory_plan.table()]

@@ -1,5 +1,4 @@
-"""The native backend's code generator: kernels -> llvmlite IR loop nests -> host object code.
-
-Importing this package fills the op table's `llvm` slots (scalar.py).
+"""The native backend's code generator: each stage of a Program's kernels -> an llvmlite function
+(kernelgen.py, driven by compiler/lower_llvm.py) -> host object code (jit.py), which the runtime loads and
+runs (runtime/native_runner.py).
 """
-from . import scalar  # noqa: F401  (installs the lowerings)
