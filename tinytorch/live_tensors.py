@@ -41,9 +41,6 @@ class LazyTensors:
     def __iter__(self):
         return iter(self._live())
 
-    def __len__(self):
-        return len(self._live())
-
 
 LAZY = LazyTensors()
 
