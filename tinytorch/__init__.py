@@ -5,10 +5,10 @@ graph and runs it. `Tensor` is in tensor.py, its math in elementwise.py,
 reduce.py and movement.py; this file gathers the public names.
 """
 from . import runtime, compiler  # noqa: F401  (tinytorch -> compiler -> runtime)
-from .runtime import config
+from .runtime import config as _config
 
-for _variable in config.SETTINGS:  # a bad TINYTORCH_* value fails here, at the import, naming the variable
-    config.get(_variable)
+for _variable in _config.SETTINGS:  # a bad TINYTORCH_* value fails here, at the import, naming the variable
+    _config.get(_variable)
 del _variable
 
 from .dtypes import (float16, half, float32, float64, double, int32, int64, long, uint8,  # noqa: F401

@@ -278,7 +278,7 @@ class _Frozen:
         for owner, key in self.hooks:
             if not owner._refresh_for_replay(key):
                 return _MISS
-        buffer_of = C.buffer_of
+        buffer_of, array_of = C.buffer_of, C.array_of
         for t, b in self.state:
             if buffer_of(t._node) is not b:
                 return _MISS
@@ -302,11 +302,11 @@ class _Frozen:
                 elif kind == OUT:
                     arrays.append(results[b[1]][b[2]])
                 elif kind == ARG:
-                    arrays.append(buffer_of(args[b[1]]._node).array)
+                    arrays.append(array_of(args[b[1]]._node))
                 elif kind == SEED:
                     arrays.append(seeds[b[1]])
                 else:
-                    arrays.append(buffer_of(b[1].grad._node).array)
+                    arrays.append(array_of(b[1].grad._node))
             results.append([a if type(a) is np.ndarray else np.asarray(a) for a in prog.run(arrays)])
         stats["run_s"] += time.perf_counter() - t0
         stats["realizes"] += len(self.records)
