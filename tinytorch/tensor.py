@@ -25,6 +25,7 @@ from .tensor_base import TensorBase, op_result, set_tensor_class, wrap
 
 
 class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
+    """A lazy n-dimensional array: a handle on one graph node (the module docstring says where each method is)."""
     __slots__ = ()
 
     # ------------------------------------------------------------ out to NumPy

@@ -30,7 +30,7 @@ class TensorBase:
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         """A tensor holding a copy of `data` (array-like, or a tensor's values): a realized buffer leaf.
-        Python floats become float32 and Python ints int64, as in PyTorch; arrays keep their dtype."""
+        Python floats become float32 and Python ints int64, as in PyTorch; arrays keep a dtype TinyTorch has."""
         if isinstance(data, TensorBase):
             arr = data.numpy()
         else:
