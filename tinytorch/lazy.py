@@ -23,6 +23,8 @@ def live_readers(written, exclude=frozenset(), live=None) -> list:
     """The live lazy tensors (of `live`, default all of LAZY) whose nodes are not in `exclude` and whose graphs
     read a buffer in `written` (ids) before it is overwritten."""
     live = list(LAZY) if live is None else live
+    if not live:
+        return []
     reading = set(C.readers_of(written, [t._node for t in live if t._node not in exclude]))
     return [t for t in live if t._node in reading]
 

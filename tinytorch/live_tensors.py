@@ -29,6 +29,8 @@ class LazyTensors:
             self._live()
 
     def _live(self) -> list:
+        if not self._refs:  # the common case after a captured step's replay: nothing built since
+            return []
         live = {}
         for r in self._refs:
             t = r()
