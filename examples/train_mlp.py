@@ -12,7 +12,6 @@ compiler's counters (tinytorch.stats()) and what each pass did to one training
 step, with its kernels and memory plan (tinytorch.plan; --explain prints it all).
 """
 import argparse
-import os
 import pathlib
 import time
 
@@ -21,6 +20,7 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import data as D, nn, optim
 from tinytorch.data import transforms as T
+from tinytorch.runtime import config
 from tinytorch.train import Trainer
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -30,8 +30,9 @@ DEFAULT_HIDDEN = {"digits": "128", "mnist": "512,256", "cifar10": "1024,512"}
 def data_root(arg):
     if arg:
         return arg
-    if os.environ.get("TINYTORCH_DATA"):
-        return os.environ["TINYTORCH_DATA"]
+    configured = config.get("TINYTORCH_DATA")
+    if configured is not None:
+        return str(configured)
     return str(SHARED) if SHARED.is_dir() else None
 
 

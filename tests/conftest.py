@@ -6,19 +6,22 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
+from tinytorch.runtime import config
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-if not os.environ.get("TINYTORCH_BACKEND"):  # numpy, also for child processes: LLVM compile time would multiply
-    os.environ["TINYTORCH_BACKEND"] = "numpy"  # over ~2000 distinct test programs (test_llvm_backend covers llvm)
-    tt.set_backend("numpy")
+# numpy unless TINYTORCH_BACKEND names a backend, for child processes too: LLVM compile time would multiply over
+# ~2000 distinct test programs (test_llvm_backend covers llvm)
+if not os.environ.get("TINYTORCH_BACKEND", "").strip():
+    os.environ["TINYTORCH_BACKEND"] = "numpy"
+tt.set_backend(config.get("TINYTORCH_BACKEND"))
 
 
 def data_dir():
     """TINYTORCH_DATA, then ../shared/datasets; skip (or fail under CI=true) when neither exists."""
-    for cand in (os.environ.get("TINYTORCH_DATA"), ROOT.parent / "shared" / "datasets"):
-        if cand and pathlib.Path(cand).is_dir():
-            return pathlib.Path(cand)
+    for cand in (config.get("TINYTORCH_DATA"), ROOT.parent / "shared" / "datasets"):
+        if cand is not None and cand.is_dir():
+            return cand
     if os.environ.get("CI") == "true":
         pytest.fail("the real datasets are missing: set TINYTORCH_DATA or provide ../shared/datasets")
     pytest.skip("real datasets not found: set TINYTORCH_DATA or place them in ../shared/datasets")

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 import tinytorch as tt
 import tinytorch.movement as ttm
 from tinytorch.autograd import gradcheck
-from tinytorch.tensor import _make
+from tinytorch.tensor_base import op_result as _make
 
 
 def _tt_fold(x, kernel, stride, dilation, size):

@@ -14,7 +14,7 @@ import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.runtime import parallel
 from tinytorch.compiler.ops import OPS
-from tinytorch.tensor import _make
+from tinytorch.tensor_base import op_result as _make
 
 from test_compiler_props import build as build_recipe, recipes
 from test_llvm_codegen import allowed, sample

@@ -25,7 +25,7 @@ from tinytorch.compiler.llvm import jit
 from tinytorch.runtime import parallel
 from tinytorch.compiler.llvm.addressing import Addressing
 from tinytorch.compiler.llvm.kernelgen import NotLowerable, Placement, Stage, emit_stage
-from tinytorch.tensor import _make
+from tinytorch.tensor_base import op_result as _make
 
 DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "bool")]
 UNARY = ("neg", "exp", "log", "sqrt", "recip", "sin", "cos", "tanh", "erf", "abs", "sign", "floor")

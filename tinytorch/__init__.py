@@ -1,15 +1,20 @@
 """TinyTorch: a small, complete deep-learning framework whose core is a graph compiler.
 
 Tensors are lazy: every operation records a node; `.realize()` compiles the
-graph and runs it. Import order matters only here: the Tensor class first,
-then the files that attach its math.
+graph and runs it. `Tensor` is in tensor.py, its math in elementwise.py,
+reduce.py and movement.py; this file gathers the public names.
 """
 from . import runtime, compiler  # noqa: F401  (tinytorch -> compiler -> runtime)
+from .runtime import config as _config
+
+for _variable in _config.SETTINGS:  # a bad TINYTORCH_* value fails here, at the import, naming the variable
+    _config.get(_variable)
+del _variable
+
 from .dtypes import (float16, half, float32, float64, double, int32, int64, long, uint8,  # noqa: F401
                      bool)
 from .dtypes import float as float, int as int  # noqa: F401,E501  torch.float / torch.int
 from .tensor import Tensor
-from . import elementwise, reduce, movement  # noqa: F401  (attach methods)
 from .elementwise import (add, sub, mul, div, pow, maximum, minimum, where, exp, log, sqrt, rsqrt, sin, cos,  # noqa
                           tanh, sigmoid, relu, gelu, silu, softplus, clamp, clip, abs, sign, floor, ceil, erf,
                           logical_not, logical_and, logical_or, logical_xor, eq, ne, lt, le, gt, ge, square,

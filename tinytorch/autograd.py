@@ -16,32 +16,33 @@ import contextlib
 import numpy as np
 
 from . import compiler as C
-from .tensor import GRAD_LEAVES, Tensor, _GradMode
+from .live_tensors import GRAD_LEAVES
+from .tensor_base import GradMode, TensorBase, from_data, wrap
 
 
 @contextlib.contextmanager
 def no_grad():
     """Ops built inside record no gradient path (as `torch.no_grad()`)."""
-    before = _GradMode.enabled
-    _GradMode.enabled = False
+    before = GradMode.enabled
+    GradMode.enabled = False
     try:
         yield
     finally:
-        _GradMode.enabled = before
+        GradMode.enabled = before
 
 
 @contextlib.contextmanager
 def enable_grad():
-    before = _GradMode.enabled
-    _GradMode.enabled = True
+    before = GradMode.enabled
+    GradMode.enabled = True
     try:
         yield
     finally:
-        _GradMode.enabled = before
+        GradMode.enabled = before
 
 
 def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    return GradMode.enabled
 
 
 def grad_nodes(roots, root_grads, wanted, stop=frozenset(), order=None):
@@ -104,30 +105,30 @@ def _call_vjp(vjp, n, g, need):
     return out
 
 
-def _seed(output: Tensor, gradient) -> "C.Node":
+def _seed(output: TensorBase, gradient) -> "C.Node":
     if gradient is None:
         if output.numel() != 1:
             raise RuntimeError(f"backward: grad can be implicitly created only for scalar outputs, got shape "
                                f"{output.shape}; pass gradient= of that shape")
         return C.const(1.0, output.shape, output.dtype)
-    g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=output.dtype)
+    g = gradient if isinstance(gradient, TensorBase) else from_data(gradient, output.dtype)
     if g.shape != output.shape:
         raise ValueError(f"backward: gradient shape {g.shape} does not match output shape {output.shape}")
     return g.to(output.dtype)._node
 
 
-def _as_grad(g) -> Tensor:
+def _as_grad(g) -> TensorBase:
     """A gradient tensor that does not keep the graph behind it alive once it is computed (eager mode)."""
-    return Tensor._wrap(C.leaf(C.REALIZED[g]) if g.op != "buffer" and C.is_computed(g) else g)
+    return wrap(C.leaf(C.buffer_of(g)) if g.op != "buffer" and C.is_computed(g) else g)
 
 
-def _with_graph(g) -> Tensor:
-    t = Tensor._wrap(g)
+def _with_graph(g) -> TensorBase:
+    t = wrap(g)
     t._requires_grad = True
     return t
 
 
-def backward(output: Tensor, gradient=None) -> None:
+def backward(output: TensorBase, gradient=None) -> None:
     """Accumulate d(output)/d(leaf) into `.grad` of every leaf that requires grad (as PyTorch does)."""
     if not output.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad; no leaf it depends on has "
@@ -159,12 +160,12 @@ def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False, create_
     With create_graph=True the gradients require grad themselves (they are graph nodes like any other), so
     they can be differentiated again.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, TensorBase) else list(outputs)
+    single = isinstance(inputs, TensorBase)
     inputs = [inputs] if single else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, TensorBase):
         grad_outputs = [grad_outputs]
     for k, o in enumerate(outputs):
         if not o.requires_grad:
@@ -202,10 +203,10 @@ def numerical_grads(fn, inputs, cotangents, eps: float = 1e-6):
         outs = _as_list(fn(*args))
         return sum(float(np.sum(np.asarray(o.numpy(), np.float64) * c)) for o, c in zip(outs, cotangents))
 
-    plain = [Tensor(x.numpy(), dtype=x.dtype) if isinstance(x, Tensor) else x for x in inputs]
+    plain = [from_data(x.numpy(), x.dtype) if isinstance(x, TensorBase) else x for x in inputs]
     result = []
     for i, x in enumerate(inputs):
-        if not (isinstance(x, Tensor) and x.requires_grad):
+        if not (isinstance(x, TensorBase) and x.requires_grad):
             result.append(None)
             continue
         base = x.numpy().astype(np.float64)
@@ -215,9 +216,9 @@ def numerical_grads(fn, inputs, cotangents, eps: float = 1e-6):
             hi.flat[k] += eps
             lo.flat[k] -= eps
             args = list(plain)
-            args[i] = Tensor(hi.astype(x.dtype), dtype=x.dtype)
+            args[i] = from_data(hi.astype(x.dtype), x.dtype)
             f_hi = value(args)
-            args[i] = Tensor(lo.astype(x.dtype), dtype=x.dtype)
+            args[i] = from_data(lo.astype(x.dtype), x.dtype)
             num.flat[k] = (f_hi - value(args)) / (2 * eps)
         result.append(num)
     return result
@@ -238,9 +239,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     cots = [rng.standard_normal(o.shape) for o in outs]
     loss = None
     for o, c in zip(outs, cots):
-        term = (o.to("float64") * Tensor(c, dtype="float64")).sum()
+        term = (o.to("float64") * from_data(c, "float64")).sum()
         loss = term if loss is None else loss + term
-    checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    checked = [x for x in inputs if isinstance(x, TensorBase) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     got = iter(grad(loss, checked, allow_unused=True))

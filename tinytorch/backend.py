@@ -1,6 +1,6 @@
 """Which backend compiled programs run on: `set_backend("numpy" | "llvm")`, `get_backend()`.
 
-The default comes from TINYTORCH_BACKEND (read at import), else compiler.program.DEFAULT_BACKEND. Programs
+The default is TINYTORCH_BACKEND (see runtime/config.py; a bad value fails `import tinytorch`). Programs
 are cached per backend, so switching back and forth recompiles nothing already compiled. Eager mode always
 dispatches straight to NumPy, whatever the backend.
 """

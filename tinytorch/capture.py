@@ -38,11 +38,12 @@ import numpy as np
 
 from . import compiler as C
 from . import lazy
-from .autograd import _GradMode
-from .creation import _RNG, SEED_HIGH as _SEED_HIGH
+from .creation import RNG, SEED_HIGH as _SEED_HIGH
+from .live_tensors import GRAD_LEAVES, LAZY
 from .nn.module import Modes
 from .runtime import Buffer
-from .tensor import GRAD_LEAVES, LAZY, Tensor
+from .tensor import Tensor
+from .tensor_base import GradMode, wrap
 
 ARG, OUT, SEED, GRAD, BUF = range(5)
 _MISS = object()
@@ -91,10 +92,10 @@ class CapturedStep:
 
 
 def _guard(args, kwargs):
-    parts = [C.CONFIG.options.key(), _GradMode.enabled]
+    parts = [C.CONFIG.options.key(), GradMode.enabled]
     for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, Tensor):
-            if a._node._value is None:
+            if not C.is_computed(a._node):
                 a.realize()
             parts.append((a._node.shape, a._node.dtype))
         else:
@@ -114,9 +115,9 @@ class _Record:
     def __init__(self, prog, inputs, targets, order, todo):
         seeds = {id(n.srcs[0]) for n in order if n.op == "rand"}
         self.prog = prog
-        self.inputs = [n._value for n in inputs]
+        self.inputs = [C.buffer_of(n) for n in inputs]
         self.seeds = [id(n) in seeds for n in inputs]
-        self.outputs = [n._value for n in targets]
+        self.outputs = [C.buffer_of(n) for n in targets]
         self.assigned = [(t, t._node.srcs[0].arg) for t in todo if t._node.op == "assign"]
 
 
@@ -149,14 +150,14 @@ class _Plan:
             if t is not None:
                 grads_before[t] = t.grad
         lazy_before = {id(t) for t in LAZY}
-        gen = _RNG.gen
+        gen = RNG.gen
         rng_before = gen.bit_generator.state
         rec = lazy.TRACE = _Recorder()
         try:
             result = owner.fn(*args, **kwargs)
             outs, single = _outputs(result)
-            pending = [t for t in outs if t is not None and t._node._value is None]
-            pending += [t.grad for t in grads_before if t.grad is not None and t.grad._node._value is None]
+            pending = [t for t in outs if t is not None and not C.is_computed(t._node)]
+            pending += [t.grad for t in grads_before if t.grad is not None and not C.is_computed(t.grad._node)]
             if pending:
                 lazy.realize(*pending)
         finally:
@@ -214,16 +215,16 @@ class _Frozen:
 
     @classmethod
     def build(cls, rec, args, outs, single, grads_before, lazy_before, gen, rng_before):
-        if _RNG.gen is not gen:
+        if RNG.gen is not gen:
             raise _Uncapturable("it reseeds the generator (manual_seed)")
         escaped = [t for t in LAZY if id(t) not in lazy_before]
         if escaped:
             raise _Uncapturable(f"a lazy tensor of shape {escaped[0].shape} built in the step outlives it")
         draws = _draws(gen, rng_before, gen.bit_generator.state)
         self = cls()
-        arg_of = {id(a._node._value): i for i, a in enumerate(args) if isinstance(a, Tensor)}
-        grad_of = {id(g._node._value): t for t, g in grads_before.items()
-                   if g is not None and g._node._value is not None}
+        arg_of = {id(C.buffer_of(a._node)): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        grad_of = {id(C.buffer_of(g._node)): t for t, g in grads_before.items()
+                   if g is not None and C.is_computed(g._node)}
         produced, self.records, sig = {}, [], [len(draws)]
         for k, r in enumerate(rec.records):
             binds = []
@@ -251,13 +252,13 @@ class _Frozen:
                 continue
             if t.grad is None:
                 self.grads.append((t, None))
-            elif id(t.grad._node._value) in produced:
-                self.grads.append((t, produced[id(t.grad._node._value)]))
+            elif id(C.buffer_of(t.grad._node)) in produced:
+                self.grads.append((t, produced[id(C.buffer_of(t.grad._node))]))
             else:
                 raise _Uncapturable("it sets a .grad to a tensor it did not compute")
         self.outs = []
         for t in outs:
-            v = None if t is None else t._node._value
+            v = None if t is None else C.buffer_of(t._node)
             self.outs.append((None, None) if t is None else (OUT, produced[id(v)]) if id(v) in produced else
                              (ARG, arg_of[id(v)]) if id(v) in arg_of else (BUF, t))
         self.grad_inputs = [b[1] for _, binds in self.records for b in binds if b[0] == GRAD]
@@ -277,16 +278,17 @@ class _Frozen:
         for owner, key in self.hooks:
             if not owner._refresh_for_replay(key):
                 return _MISS
+        buffer_of, array_of = C.buffer_of, C.array_of
         for t, b in self.state:
-            if t._node._value is not b:
+            if buffer_of(t._node) is not b:
                 return _MISS
-        if LAZY._refs and lazy._readers_of(self.written, set()):
+        if lazy.live_readers(self.written):
             return _MISS
         for t in self.grad_inputs:
-            if t.grad is None or t.grad._node._value is None:
+            if t.grad is None or buffer_of(t.grad._node) is None:
                 return _MISS
         if self.n_draws:
-            gen = _RNG.gen
+            gen = RNG.gen
             seeds = [np.array(gen.integers(0, _SEED_HIGH), dtype=np.int64) for _ in range(self.n_draws)]
         results = []
         stats = C.STATS
@@ -300,11 +302,11 @@ class _Frozen:
                 elif kind == OUT:
                     arrays.append(results[b[1]][b[2]])
                 elif kind == ARG:
-                    arrays.append(args[b[1]]._node._value.array)
+                    arrays.append(array_of(args[b[1]]._node))
                 elif kind == SEED:
                     arrays.append(seeds[b[1]])
                 else:
-                    arrays.append(b[1].grad._node._value.array)
+                    arrays.append(array_of(b[1].grad._node))
             results.append([a if type(a) is np.ndarray else np.asarray(a) for a in prog.run(arrays)])
         stats["run_s"] += time.perf_counter() - t0
         stats["realizes"] += len(self.records)
@@ -325,4 +327,4 @@ class _Frozen:
 
 
 def _wrap(array) -> Tensor:
-    return Tensor._wrap(C.leaf(Buffer(array)))
+    return wrap(C.leaf(Buffer(array)))

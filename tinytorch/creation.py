@@ -15,36 +15,38 @@ from . import compiler as C
 from . import dtypes
 from .runtime import Buffer
 from .tensor import Tensor
+from .tensor_base import wrap
 
 
 SEED_HIGH = 2**62  # rand seeds are drawn from [0, SEED_HIGH)
 
 
-class _RNG:
+class RNG:
+    """The generator that rand seeds, randperm and unseeded DataLoaders draw from (`manual_seed` replaces it)."""
     gen = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> None:
     """Seed every random op built from now on (rand, randn, randint, dropout, initialisation)."""
-    _RNG.gen = np.random.default_rng(seed)
+    RNG.gen = np.random.default_rng(seed)
 
 
 def get_rng_state() -> np.ndarray:
     """The generator's state as a uint64 array (checkpoints store it)."""
-    s = _RNG.gen.bit_generator.state
+    s = RNG.gen.bit_generator.state
     return np.array([s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"]], dtype=object) \
         .astype(str).astype("U40")
 
 
 def set_rng_state(state) -> None:
-    s = _RNG.gen.bit_generator.state
+    s = RNG.gen.bit_generator.state
     vals = [int(v) for v in np.asarray(state).tolist()]
     s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"] = vals
-    _RNG.gen.bit_generator.state = s
+    RNG.gen.bit_generator.state = s
 
 
 def next_seed() -> Tensor:
-    return Tensor._wrap(C.leaf(Buffer(np.array(_RNG.gen.integers(0, SEED_HIGH), dtype=np.int64))))
+    return wrap(C.leaf(Buffer(np.array(RNG.gen.integers(0, SEED_HIGH), dtype=np.int64))))
 
 
 def _size(size) -> tuple:
@@ -54,7 +56,7 @@ def _size(size) -> tuple:
 
 
 def _finish(node, requires_grad) -> Tensor:
-    t = Tensor._wrap(node)
+    t = wrap(node)
     if requires_grad:
         t = t.realize()
         t.requires_grad = True
@@ -140,8 +142,8 @@ def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal by the Box-Muller transform of two uniform draws."""
     size = _size(size)
     d = dtypes.as_dtype(dtype or dtypes.DEFAULT_FLOAT)
-    u1 = Tensor._wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
-    u2 = Tensor._wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
+    u1 = wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
+    u2 = wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
     z = ((1.0 - u1).log() * -2.0).sqrt() * (u2 * (2 * math.pi)).cos()
     return _finish(z.to(d)._node, requires_grad)
 
@@ -153,12 +155,12 @@ def randint(low, high=None, size=None, dtype=None) -> Tensor:
     if high is None:
         low, high = 0, low
     size = () if size is None else _size((size,)) if isinstance(size, (tuple, list)) else _size((size,))
-    u = Tensor._wrap(C.build("rand", next_seed()._node, arg=(tuple(size), dtypes.float64)))
+    u = wrap(C.build("rand", next_seed()._node, arg=(tuple(size), dtypes.float64)))
     return ((u * (high - low)).floor() + low).to(dtype or dtypes.int64)
 
 
 def randperm(n: int, dtype=None) -> Tensor:
-    return Tensor(_RNG.gen.permutation(n), dtype=dtype or dtypes.int64)
+    return Tensor(RNG.gen.permutation(n), dtype=dtype or dtypes.int64)
 
 
 def rand_like(t: Tensor, dtype=None) -> Tensor:

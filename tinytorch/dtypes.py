@@ -32,7 +32,7 @@ def category(d: np.dtype) -> int:
     return _CATEGORY[d.kind]
 
 
-def _join(a: np.dtype, b: np.dtype) -> np.dtype:
+def join(a: np.dtype, b: np.dtype) -> np.dtype:
     """The smallest dtype holding both, where a higher category always wins (int32 + float16 -> float16)."""
     ca, cb = category(a), category(b)
     if ca != cb:
@@ -60,7 +60,7 @@ def result_type(*operands) -> np.dtype:
             continue
         g = group[0]
         for d in group[1:]:
-            g = _join(g, d)
+            g = join(g, d)
         out = g if out is None or category(g) > category(out) else out
     if scalars:
         top = max(scalars)

@@ -14,17 +14,17 @@ import numpy as np
 
 from . import compiler as C
 from . import dtypes
-from .tensor import Tensor, _make, _result
+from .tensor_base import TensorBase, from_data, op_result, wrap, wrap_result
 
 
-def as_tensor(x, dtype=None) -> Tensor:
-    """A Tensor for x: Tensors pass through (cast if asked), scalars become graph constants."""
-    if isinstance(x, Tensor):
+def as_tensor(x, dtype=None) -> TensorBase:
+    """A tensor for x: tensors pass through (cast if asked), scalars become graph constants."""
+    if isinstance(x, TensorBase):
         return x if dtype is None else x.to(dtype)
     if isinstance(x, (numbers.Number, np.bool_, np.number)) and not isinstance(x, np.ndarray):
         d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.result_type(x)
-        return Tensor._wrap(C.const(x, (), d))
-    return Tensor(x, dtype=dtype)
+        return wrap(C.const(x, (), d))
+    return from_data(x, dtype)
 
 
 def broadcast_shapes(*shapes, op="broadcast") -> tuple:
@@ -40,36 +40,36 @@ def broadcast_shapes(*shapes, op="broadcast") -> tuple:
     return tuple(out)
 
 
-def broadcast_to(t: Tensor, shape: tuple) -> Tensor:
+def broadcast_to(t: TensorBase, shape: tuple) -> TensorBase:
     if t.shape == shape:
         return t
     if t.ndim < len(shape):
         t = t.reshape((1,) * (len(shape) - t.ndim) + t.shape)
-    return _make("expand", (t,), arg=tuple(shape))
+    return op_result("expand", (t,), arg=tuple(shape))
 
 
 def _operands(op, xs, dtype=None):
     """Promote and broadcast mixed tensors and scalars to one dtype and shape."""
     dtype = dtype or dtypes.result_type(*xs)
-    shape = broadcast_shapes(*[x.shape for x in xs if isinstance(x, Tensor)], op=op)
+    shape = broadcast_shapes(*[x.shape for x in xs if isinstance(x, TensorBase)], op=op)
     out = []
     for x in xs:
-        if isinstance(x, Tensor):
+        if isinstance(x, TensorBase):
             out.append(broadcast_to(x.to(dtype), shape))
         else:
-            out.append(Tensor._wrap(C.const(x, shape, dtype)))
+            out.append(wrap(C.const(x, shape, dtype)))
     return out
 
 
 def _quick_result(a, b):
     """`dtypes.result_type(a, b)` for the common cases, else None: two tensors of one dtype, or a tensor with
     a Python int or float of no higher category (the tensor's dtype wins)."""
-    if not isinstance(a, Tensor):
-        if not isinstance(b, Tensor):
+    if not isinstance(a, TensorBase):
+        if not isinstance(b, TensorBase):
             return None
         a, b = b, a
     d = a._node.dtype
-    if isinstance(b, Tensor):
+    if isinstance(b, TensorBase):
         return d if b._node.dtype is d or b._node.dtype == d else None
     tb = type(b)
     if tb is float:
@@ -79,29 +79,29 @@ def _quick_result(a, b):
     return None
 
 
-def _binary(op, a, b, dtype=None, name=None, swap=False) -> Tensor:
+def _binary(op, a, b, dtype=None, name=None, swap=False) -> TensorBase:
     """Primitive `op` on (a, b), or on (b, a) if `swap`; errors say `name` (the user's op) and a, b in order."""
     d = _quick_result(a, b)
     if d is not None and (dtype is None or dtype == d):
         x, y = a, b  # no promotion needed: broadcast, or make the scalar a constant of the tensor's shape
-        if not isinstance(x, Tensor):
+        if not isinstance(x, TensorBase):
             x, y, srcs = C.const(x, y._node.shape, d), y._node, (y,)
-        elif not isinstance(y, Tensor):
+        elif not isinstance(y, TensorBase):
             x, y, srcs = x._node, C.const(y, x._node.shape, d), (x,)
         else:
             if x._node.shape != y._node.shape:
                 x, y = _operands(name or op, (x, y), d)
             x, y, srcs = x._node, y._node, (x, y)
-        return _result(C.build(op, y, x) if swap else C.build(op, x, y), srcs)
+        return wrap_result(C.build(op, y, x) if swap else C.build(op, x, y), srcs)
     name = name or op
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(f"{name}: needs at least one tensor")
     for x in (a, b):
-        if not isinstance(x, (Tensor, numbers.Number, np.bool_, np.number)):
+        if not isinstance(x, (TensorBase, numbers.Number, np.bool_, np.number)):
             x_t = as_tensor(x)
             return _binary(op, x_t if x is a else a, x_t if x is b else b, dtype, name, swap)
     x, y = _operands(name, (a, b), dtype)
-    return _make(op, (y, x) if swap else (x, y))
+    return op_result(op, (y, x) if swap else (x, y))
 
 
 def _float_result(*xs):
@@ -111,8 +111,8 @@ def _float_result(*xs):
     return d if d.kind == "f" else dtypes.DEFAULT_FLOAT
 
 
-def _bool_not(t: Tensor) -> Tensor:
-    return _make("cmpeq", (t, Tensor._wrap(C.const(False, t.shape, dtypes.bool))))
+def _bool_not(t: TensorBase) -> TensorBase:
+    return op_result("cmpeq", (t, wrap(C.const(False, t.shape, dtypes.bool))))
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -122,8 +122,8 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
-    if any(isinstance(x, Tensor) and x.dtype.kind == "b" or isinstance(x, (bool, np.bool_)) for x in (a, b)):
-        shapes = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, Tensor) else repr(x) for x in (a, b))
+    if any(isinstance(x, TensorBase) and x.dtype.kind == "b" or isinstance(x, (bool, np.bool_)) for x in (a, b)):
+        shapes = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, TensorBase) else repr(x) for x in (a, b))
         raise TypeError(f"sub: subtracting with a bool tensor ({shapes}) is not supported, as in PyTorch; "
                         f"use logical_xor or ~ for masks, or cast with .long() first")
     return _binary("sub", a, b if alpha == 1 else b * alpha)
@@ -170,7 +170,7 @@ def remainder(a, b):
 def pow(a, b):
     d = dtypes.result_type(a, b)
     if d.kind == "b":
-        if isinstance(a, Tensor) and isinstance(b, numbers.Number) and b == 1:
+        if isinstance(a, TensorBase) and isinstance(b, numbers.Number) and b == 1:
             return a  # PyTorch's x ** 1 shortcut; any other bool power is refused
         raise TypeError("pow: bool ** bool is not supported, as in PyTorch; cast with .long() first")
     if d.kind in "iu" and isinstance(b, numbers.Number) and b < 0:
@@ -193,9 +193,9 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError("minimum: needs at least one tensor")
-    broadcast_shapes(*[x.shape for x in (a, b) if isinstance(x, Tensor)], op="minimum")
+    broadcast_shapes(*[x.shape for x in (a, b) if isinstance(x, TensorBase)], op="minimum")
     d = dtypes.result_type(a, b)
     if d.kind == "b":
         return logical_and(as_tensor(a, d), as_tensor(b, d))
@@ -205,7 +205,7 @@ def minimum(a, b):
 def neg(a):
     if a.dtype.kind == "b":
         raise TypeError(f"neg: negation of a bool tensor ({list(a.shape)}) is not supported; use ~ (logical_not)")
-    return _make("neg", (a,))
+    return op_result("neg", (a,))
 
 
 # ------------------------------------------------------------------ comparisons and logic
@@ -223,11 +223,11 @@ def logical_not(a):
 
 
 def logical_and(a, b):
-    return _make("mul", tuple(_operands("logical_and", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
+    return op_result("mul", tuple(_operands("logical_and", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
 
 
 def logical_or(a, b):
-    return _make("maximum", tuple(_operands("logical_or", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
+    return op_result("maximum", tuple(_operands("logical_or", (as_tensor(a).bool(), as_tensor(b).bool()), dtypes.bool)))
 
 
 def logical_xor(a, b):
@@ -237,7 +237,7 @@ def logical_xor(a, b):
 def _bitwise(op, a, b):
     d = dtypes.result_type(a, b)
     if d.kind != "b":
-        desc = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, Tensor) else repr(x) for x in (a, b))
+        desc = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, TensorBase) else repr(x) for x in (a, b))
         raise TypeError(f"bitwise_{op}: only bool tensors are supported (masks), got {desc}; "
                         f"compare first (x > 0) or use logical_{op}")
     return {"and": logical_and, "or": logical_or, "xor": logical_xor}[op](a, b)
@@ -249,10 +249,10 @@ def where(cond, a, b):
     if cond.dtype.kind != "b":
         cond = ne(cond, 0)
     d = dtypes.result_type(a, b)
-    shape = broadcast_shapes(cond.shape, *[x.shape for x in (a, b) if isinstance(x, Tensor)], op="where")
-    ta, tb = _operands("where", (as_tensor(a, d) if not isinstance(a, Tensor) else a,
-                                 as_tensor(b, d) if not isinstance(b, Tensor) else b), d)
-    return _make("where", (broadcast_to(cond, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)))
+    shape = broadcast_shapes(cond.shape, *[x.shape for x in (a, b) if isinstance(x, TensorBase)], op="where")
+    ta, tb = _operands("where", (as_tensor(a, d) if not isinstance(a, TensorBase) else a,
+                                 as_tensor(b, d) if not isinstance(b, TensorBase) else b), d)
+    return op_result("where", (broadcast_to(cond, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)))
 
 
 # ------------------------------------------------------------------ unary math
@@ -261,7 +261,7 @@ def _float_unary(op):
     def f(a):
         if a.dtype.kind != "f":
             a = a.to(dtypes.DEFAULT_FLOAT)
-        return _make(op, (a,))
+        return op_result(op, (a,))
     f.__name__ = op
     return f
 
@@ -273,11 +273,11 @@ reciprocal.__name__ = "reciprocal"
 
 
 def abs(a):
-    return a if a.dtype.kind == "b" else _make("abs", (a,))
+    return a if a.dtype.kind == "b" else op_result("abs", (a,))
 
 
 def sign(a):
-    return a if a.dtype.kind == "b" else _make("sign", (a,))
+    return a if a.dtype.kind == "b" else op_result("sign", (a,))
 
 
 def ceil(a): return neg(floor(neg(a))) if a.dtype.kind == "f" else a
@@ -345,49 +345,100 @@ def lerp(a, b, weight):
     return a + (b - a) * weight
 
 
-# ------------------------------------------------------------------ operators on Tensor
+# ------------------------------------------------------------------ the methods of Tensor
 
-def _install():
-    T = Tensor
-    T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(b, a)
-    T.__sub__ = lambda a, b: sub(a, b)
-    T.__rsub__ = lambda a, b: sub(b, a)
-    T.__mul__ = lambda a, b: mul(a, b)
-    T.__rmul__ = lambda a, b: mul(b, a)
-    T.__truediv__ = lambda a, b: div(a, b)
-    T.__rtruediv__ = lambda a, b: div(b, a)
-    T.__floordiv__ = lambda a, b: floor_divide(a, b)
-    T.__rfloordiv__ = lambda a, b: floor_divide(b, a)
-    T.__mod__ = lambda a, b: remainder(a, b)
-    T.__rmod__ = lambda a, b: remainder(b, a)
-    T.__pow__ = lambda a, b: pow(a, b)
-    T.__rpow__ = lambda a, b: pow(b, a)
-    T.__neg__ = neg
-    T.__pos__ = lambda a: a
-    T.__abs__ = abs
-    T.__lt__ = lambda a, b: lt(a, b)
-    T.__gt__ = lambda a, b: gt(a, b)
-    T.__le__ = lambda a, b: le(a, b)
-    T.__ge__ = lambda a, b: ge(a, b)
-    T.__eq__ = lambda a, b: eq(a, b)
-    T.__ne__ = lambda a, b: ne(a, b)
-    T.__invert__ = logical_not
-    T.__and__ = lambda a, b: _bitwise("and", a, b)
-    T.__rand__ = lambda a, b: _bitwise("and", b, a)
-    T.__or__ = lambda a, b: _bitwise("or", a, b)
-    T.__ror__ = lambda a, b: _bitwise("or", b, a)
-    T.__xor__ = lambda a, b: _bitwise("xor", a, b)
-    for f in (add, sub, mul, div, floor_divide, remainder, pow, maximum, minimum, neg, lt, gt, eq, ne, le, ge,
-              logical_not, logical_and, logical_or, logical_xor, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil,
-              round, reciprocal, rsqrt, square, log2, log1p, expm1, exp2, tan, abs, sign, sigmoid, relu, gelu,
-              silu, softplus, clamp, clip, lerp, leaky_relu, elu):
-        setattr(T, f.__name__, f)
-    T.clip = clamp
-    T.negative = neg
-    T.greater = gt
-    T.less = lt
-    T.where = lambda self, cond, other: where(cond, self, other)
+class ElementwiseMixin:
+    """Tensor's elementwise methods and operators. A method is the function of the same name above, bound to
+    the tensor (`x.exp()` is `exp(x)`, `x.add(y, alpha=2)` is `add(x, y, alpha=2)`); a reflected operator puts
+    the tensor second (`2 - x` is `sub(2, x)`)."""
+    __slots__ = ()
 
+    def __add__(self, other): return add(self, other)
+    def __radd__(self, other): return add(other, self)
+    def __sub__(self, other): return sub(self, other)
+    def __rsub__(self, other): return sub(other, self)
+    def __mul__(self, other): return mul(self, other)
+    def __rmul__(self, other): return mul(other, self)
+    def __truediv__(self, other): return div(self, other)
+    def __rtruediv__(self, other): return div(other, self)
+    def __floordiv__(self, other): return floor_divide(self, other)
+    def __rfloordiv__(self, other): return floor_divide(other, self)
+    def __mod__(self, other): return remainder(self, other)
+    def __rmod__(self, other): return remainder(other, self)
+    def __pow__(self, other): return pow(self, other)
+    def __rpow__(self, other): return pow(other, self)
+    def __pos__(self): return self
+    __neg__ = neg
+    __abs__ = abs
 
-_install()
+    def __lt__(self, other): return lt(self, other)
+    def __gt__(self, other): return gt(self, other)
+    def __le__(self, other): return le(self, other)
+    def __ge__(self, other): return ge(self, other)
+    def __eq__(self, other): return eq(self, other)
+    def __ne__(self, other): return ne(self, other)
+    __hash__ = object.__hash__  # == builds a node, so a tensor hashes by identity (it still keys dicts and sets)
+
+    __invert__ = logical_not
+    def __and__(self, other): return _bitwise("and", self, other)
+    def __rand__(self, other): return _bitwise("and", other, self)
+    def __or__(self, other): return _bitwise("or", self, other)
+    def __ror__(self, other): return _bitwise("or", other, self)
+    def __xor__(self, other): return _bitwise("xor", self, other)
+
+    add = add
+    sub = sub
+    mul = mul
+    div = div
+    floor_divide = floor_divide
+    remainder = remainder
+    pow = pow
+    maximum = maximum
+    minimum = minimum
+    neg = negative = neg
+
+    lt = less = lt
+    gt = greater = gt
+    eq = eq
+    ne = ne
+    le = le
+    ge = ge
+    logical_not = logical_not
+    logical_and = logical_and
+    logical_or = logical_or
+    logical_xor = logical_xor
+
+    def where(self, cond, other):
+        """Elements of this tensor where `cond` holds, else of `other`: `where(cond, self, other)`."""
+        return where(cond, self, other)
+
+    exp = exp
+    log = log
+    sqrt = sqrt
+    sin = sin
+    cos = cos
+    tanh = tanh
+    erf = erf
+    floor = floor
+    ceil = ceil
+    round = round
+    reciprocal = reciprocal
+    rsqrt = rsqrt
+    square = square
+    log2 = log2
+    log1p = log1p
+    expm1 = expm1
+    exp2 = exp2
+    tan = tan
+    abs = abs
+    sign = sign
+
+    sigmoid = sigmoid
+    relu = relu
+    gelu = gelu
+    silu = silu
+    softplus = softplus
+    leaky_relu = leaky_relu
+    elu = elu
+    clamp = clip = clamp
+    lerp = lerp

@@ -13,26 +13,28 @@ import contextlib
 from . import compiler as C
 from .compiler.passes import PASS_NAMES
 from .compiler.program import CONFIG, Options
-from .lazy import _assigned_buffers, _readers_of
+from .lazy import live_readers
 from .tensor import Tensor
 
 
-def _nodes(tensors) -> list:
+def targets_of(tensors) -> list:
+    """The nodes a Program for `tensors` computes: their pending nodes, and those of the live lazy tensors that
+    read state these overwrite (tensors may also be given as one list)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     nodes = [t._node for t in tensors if not C.is_computed(t._node)]
-    written = _assigned_buffers(C.ir.toposort(nodes, stop=C.is_computed))
+    written = C.assigned_buffers(C.ir.pending(nodes))
     if written:
-        nodes += [t._node for t in _readers_of(written, set(nodes))]
+        nodes += [t._node for t in live_readers(written, set(nodes))]
     return list(dict.fromkeys(nodes))
 
 
 def plan(*tensors: Tensor, options: Options | None = None):
     """The compiled Program for `tensors` (from the cache when it is there), not run. None if all are computed."""
-    nodes = _nodes(tensors)
+    nodes = targets_of(tensors)
     if not nodes:
         return None
-    prog, _ = C.realizer.plan(nodes, options)
+    prog, _ = C.plan(nodes, options)
     return prog
 
 

@@ -9,66 +9,37 @@ the forward pass runs once.
 from __future__ import annotations
 
 import contextlib
-import os
 
 from . import compiler as C
-from .tensor import LAZY, Tensor
+from .live_tensors import LAZY
+from .runtime import config
 
 
 # The recorder of a step being traced by tinytorch.capture (None otherwise): told of every Program realize runs.
 TRACE = None
 
 
-def _assigned_buffers(order):
-    return {id(n.srcs[0].arg) for n in order if n.op == "assign"}
+def live_readers(written, exclude=frozenset(), live=None) -> list:
+    """The live lazy tensors (of `live`, default all of LAZY) whose nodes are not in `exclude` and whose graphs
+    read a buffer in `written` (ids) before it is overwritten."""
+    live = list(LAZY) if live is None else live
+    if not live:
+        return []
+    reading = set(C.readers_of(written, [t._node for t in live if t._node not in exclude]))
+    return [t for t in live if t._node in reading]
 
 
-def _readers_of(buffers, exclude, live=None):
-    """Live lazy tensors (of `live`, default all of LAZY) whose graphs read any of `buffers` before they are
-    overwritten."""
-    seen, hits = {}, []  # id(node) -> whether its graph reads a written buffer
-
-    def reads(node):
-        stack, found = [node], False
-        visit = []
-        while stack:
-            n = stack.pop()
-            k = id(n)
-            if k in seen:
-                found = found or seen[k]
-                continue
-            seen[k] = False
-            op = n.op
-            if op == "assign":
-                continue
-            if op == "buffer" and id(n.arg) in buffers:
-                found = True
-            visit.append(k)
-            if n._value is None:
-                stack.extend(n.srcs)
-        if found:
-            for k in visit:
-                seen[k] = True
-        return found
-
-    for t in (LAZY if live is None else live):
-        n = t._node
-        if n not in exclude and n._value is None and reads(n):
-            hits.append(t)
-    return hits
-
-
-def realize(*tensors: Tensor) -> None:
+def realize(*tensors) -> None:
     """Compute all of `tensors` with one compiled Program (tensors may also be given as one list)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    todo = [t for t in tensors if t._node._value is None]
+    todo = [t for t in tensors if not C.is_computed(t._node)]
     if not todo:
         return
     nodes = [t._node for t in todo]
     seen = set()
     order = C.ir.pending(nodes, seen)
-    written = _assigned_buffers(order)
+    written = C.assigned_buffers(order)
     if written:
         # an assign reached only through another target (x.detach() of a pending update) must still be
         # recorded as done, or the tensor holding it would run the update a second time
@@ -78,7 +49,7 @@ def realize(*tensors: Tensor) -> None:
         holders = [t for t in live if id(t._node) in inner] if inner else []
         todo += holders
         nodes += [t._node for t in holders]
-        extra = _readers_of(written, set(nodes), live)
+        extra = live_readers(written, set(nodes), live)
         todo += extra
         more = [t._node for t in extra]
         nodes += more
@@ -90,14 +61,14 @@ def realize(*tensors: Tensor) -> None:
         _settle(t)
 
 
-def _settle(t: Tensor) -> None:
+def _settle(t) -> None:
     """After realize: an assign becomes the next version of its buffer; values without a graph to keep
     become plain leaves so the graph behind them can be freed."""
     n = t._node
     if n.op == "assign":
         t._set_node(C.leaf(n.srcs[0].arg))
     elif n.op != "buffer" and not t._requires_grad:
-        t._set_node(C.leaf(C.REALIZED[n]))
+        t._set_node(C.leaf(C.buffer_of(n)))
 
 
 # ---------------------------------------------------------------- eager mode
@@ -117,7 +88,7 @@ def is_eager() -> bool:
     return C.eager_enabled()
 
 
-if os.environ.get("TINYTORCH_EAGER", "0") not in ("", "0"):
+if config.get("TINYTORCH_EAGER"):
     C.set_eager(True)
 
 
@@ -132,9 +103,3 @@ def reset_stats() -> None:
     for k in C.STATS:
         C.STATS[k] = 0.0 if isinstance(C.STATS[k], float) else 0
 
-
-def explain(*tensors: Tensor) -> str:
-    """The IR listing of what realizing `tensors` would compute, one node per line."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    return C.listing([t._node for t in tensors], stop=lambda n: n.op != "buffer" and C.is_computed(n))

@@ -12,8 +12,9 @@ import numpy as np
 
 from . import compiler as C
 from . import dtypes
+from .dims import normalize_dim
 from .elementwise import as_tensor, broadcast_shapes, broadcast_to
-from .tensor import Tensor, _axis, _make
+from .tensor_base import TensorBase, op_result, wrap
 
 
 def _shape_args(args) -> tuple:
@@ -22,7 +23,7 @@ def _shape_args(args) -> tuple:
     return tuple(int(a) for a in args)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(x: TensorBase, *shape) -> TensorBase:
     shape = _shape_args(shape)
     if shape.count(-1) > 1:
         raise ValueError(f"reshape: only one dim can be -1, got {shape}")
@@ -36,60 +37,60 @@ def reshape(x: Tensor, *shape) -> Tensor:
                          f"({math.prod(shape)} elements)")
     if shape == x.shape:
         return x
-    return _make("reshape", (x,), arg=shape)
+    return op_result("reshape", (x,), arg=shape)
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(x: TensorBase, start_dim: int = 0, end_dim: int = -1) -> TensorBase:
     if x.ndim == 0:
         return x.reshape(1)
-    s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
+    s, e = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for {x.shape}")
     return x.reshape(x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    d = _axis(dim, x.ndim, "unflatten")
+def unflatten(x: TensorBase, dim: int, sizes) -> TensorBase:
+    d = normalize_dim(dim, x.ndim, "unflatten")
     return x.reshape(x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
 
 
-def permute(x: Tensor, *dims) -> Tensor:
-    dims = tuple(_axis(d, x.ndim, "permute") for d in _shape_args(dims))
+def permute(x: TensorBase, *dims) -> TensorBase:
+    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in _shape_args(dims))
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     if dims == tuple(range(x.ndim)):
         return x
-    return _make("permute", (x,), arg=dims)
+    return op_result("permute", (x,), arg=dims)
 
 
-def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
+def transpose(x: TensorBase, dim0: int = 0, dim1: int = 1) -> TensorBase:
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, 1, -1):
         return x
-    a, b = _axis(dim0, x.ndim, "transpose"), _axis(dim1, x.ndim, "transpose")
+    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return permute(x, perm)
 
 
-def t(x: Tensor) -> Tensor:
+def t(x: TensorBase) -> TensorBase:
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with <= 2 dims, got {x.shape}; use transpose or mT")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = _axis(dim, x.ndim + 1, "unsqueeze")
+def unsqueeze(x: TensorBase, dim: int) -> TensorBase:
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
 
-def squeeze(x: Tensor, dim=None) -> Tensor:
+def squeeze(x: TensorBase, dim=None) -> TensorBase:
     if dim is None:
         return x.reshape(tuple(s for s in x.shape if s != 1))
-    dims = {_axis(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+    dims = {normalize_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
-def expand(x: Tensor, *sizes) -> Tensor:
+def expand(x: TensorBase, *sizes) -> TensorBase:
     sizes = _shape_args(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: the target {sizes} has fewer dims than the tensor {x.shape}")
@@ -102,11 +103,11 @@ def expand(x: Tensor, *sizes) -> Tensor:
     return broadcast_to(x, full)
 
 
-def expand_as(x: Tensor, other: Tensor) -> Tensor:
+def expand_as(x: TensorBase, other: TensorBase) -> TensorBase:
     return expand(x, other.shape)
 
 
-def repeat(x: Tensor, *reps) -> Tensor:
+def repeat(x: TensorBase, *reps) -> TensorBase:
     reps = _shape_args(reps)
     if len(reps) < x.ndim:
         raise ValueError(f"repeat: need at least {x.ndim} repeat counts for {x.shape}, got {reps}")
@@ -116,7 +117,7 @@ def repeat(x: Tensor, *reps) -> Tensor:
     return x.reshape(inter).expand(big).reshape(tuple(r * s for r, s in zip(reps, x.shape)))
 
 
-def pad(x: Tensor, pads, value=0.0) -> Tensor:
+def pad(x: TensorBase, pads, value=0.0) -> TensorBase:
     """PyTorch's F.pad order: (last_lo, last_hi, prev_lo, prev_hi, ...); negative pads crop."""
     if len(pads) % 2 or len(pads) // 2 > x.ndim:
         raise ValueError(f"pad: needs pairs for at most {x.ndim} dims of {x.shape}, got {pads}")
@@ -125,26 +126,26 @@ def pad(x: Tensor, pads, value=0.0) -> Tensor:
         per[x.ndim - 1 - i] = (int(pads[2 * i]), int(pads[2 * i + 1]))
     crop = tuple((max(0, -lo), s - max(0, -hi), 1) for (lo, hi), s in zip(per, x.shape))
     if any(c[0] or c[1] != s for c, s in zip(crop, x.shape)):
-        x = _make("slice", (x,), arg=crop)
+        x = op_result("slice", (x,), arg=crop)
     grow = tuple((max(0, lo), max(0, hi)) for lo, hi in per)
     if any(lo or hi for lo, hi in grow):
-        x = _make("pad", (x,), arg=(grow, float(value) if x.dtype.kind == "f" else value))
+        x = op_result("pad", (x,), arg=(grow, float(value) if x.dtype.kind == "f" else value))
     return x
 
 
-def _slice(x: Tensor, axis: int, start: int, stop: int, step: int) -> Tensor:
+def _slice(x: TensorBase, axis: int, start: int, stop: int, step: int) -> TensorBase:
     arg = tuple((start, stop, step) if i == axis else (0, s, 1) for i, s in enumerate(x.shape))
-    return _make("slice", (x,), arg=arg)
+    return op_result("slice", (x,), arg=arg)
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    d = _axis(dim, x.ndim, "narrow")
+def narrow(x: TensorBase, dim: int, start: int, length: int) -> TensorBase:
+    d = normalize_dim(dim, x.ndim, "narrow")
     return _slice(x, d, start, start + length, 1)
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(x: TensorBase, dim: int, index: TensorBase) -> TensorBase:
     """torch.gather: out[..i..] = x[..index[..i..].. along dim]; index matches x except along dim."""
-    d = _axis(dim, x.ndim, "gather")
+    d = normalize_dim(dim, x.ndim, "gather")
     index = as_tensor(index)
     if index.ndim != x.ndim:
         raise ValueError(f"gather: index {index.shape} must have as many dims as input {x.shape}")
@@ -152,23 +153,23 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise ValueError(f"gather: index {index.shape} is larger than input {x.shape} outside dim {d}")
     if any(i != s for k, (i, s) in enumerate(zip(index.shape, x.shape)) if k != d):
         x = x[tuple(slice(0, i) if k != d else slice(None) for k, i in enumerate(index.shape))]
-    return _make("gather", (x, index.to(dtypes.int64)), arg=d)
+    return op_result("gather", (x, index.to(dtypes.int64)), arg=d)
 
 
-def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    d = _axis(dim, x.ndim, "scatter_add")
+def scatter_add(x: TensorBase, dim: int, index: TensorBase, src: TensorBase) -> TensorBase:
+    d = normalize_dim(dim, x.ndim, "scatter_add")
     index = as_tensor(index).to(dtypes.int64)
     if index.shape != src.shape:
         src = src[tuple(slice(0, i) for i in index.shape)]
-    added = _make("scatter_add", (index, src.to(x.dtype)), arg=(d, x.shape[d]))
+    added = op_result("scatter_add", (index, src.to(x.dtype)), arg=(d, x.shape[d]))
     if added.shape != x.shape:
         raise ValueError(f"scatter_add: index {index.shape} must match input {x.shape} outside dim {d}")
     return x + added
 
 
-def index_select(x: Tensor, dim: int, index) -> Tensor:
+def index_select(x: TensorBase, dim: int, index) -> TensorBase:
     """Rows of x along dim picked by an integer tensor of any shape: result dims replace dim by index's."""
-    d = _axis(dim, x.ndim, "index_select")
+    d = normalize_dim(dim, x.ndim, "index_select")
     index = as_tensor(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"indexing: index tensors must be integer (or bool masks, unsupported lazily), "
@@ -180,26 +181,26 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
     moved = x.movedim(d, 0)
     rest = moved.shape[1:]
     idx = flat.reshape((flat.shape[0],) + (1,) * len(rest)).expand((flat.shape[0],) + rest)
-    out = _make("gather", (moved, idx), arg=0)
+    out = op_result("gather", (moved, idx), arg=0)
     return out.reshape(index.shape + rest).movedim(tuple(range(index.ndim)), tuple(range(d, d + index.ndim)))
 
 
-def movedim(x: Tensor, source, destination) -> Tensor:
+def movedim(x: TensorBase, source, destination) -> TensorBase:
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    src = [_axis(s, x.ndim, "movedim") for s in src]
-    dst = [_axis(s, x.ndim, "movedim") for s in dst]
+    src = [normalize_dim(s, x.ndim, "movedim") for s in src]
+    dst = [normalize_dim(s, x.ndim, "movedim") for s in dst]
     order = [i for i in range(x.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
     return permute(x, order)
 
 
-def getitem(x: Tensor, idx) -> Tensor:
+def getitem(x: TensorBase, idx) -> TensorBase:
     """x[...] with ints, slices (positive steps), None, Ellipsis and integer tensors or lists."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    if any(isinstance(i, Tensor) and i.dtype.kind == "b" or isinstance(i, np.ndarray) and i.dtype == bool
+    if any(isinstance(i, TensorBase) and i.dtype.kind == "b" or isinstance(i, np.ndarray) and i.dtype == bool
            for i in idx):
         raise IndexError("indexing with a bool mask gives a data-dependent shape, which a lazy graph cannot "
                          "have; use tinytorch.where(mask, x, 0) or x.numpy()[mask]")
@@ -208,8 +209,8 @@ def getitem(x: Tensor, idx) -> Tensor:
         raise IndexError(f"too many indices for a tensor of shape {x.shape}: {used} given")
     if sum(1 for i in idx if i is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    if Ellipsis in [i for i in idx if not isinstance(i, (Tensor, np.ndarray, list))]:
-        k = [j for j, i in enumerate(idx) if i is Ellipsis and not isinstance(i, (Tensor, np.ndarray, list))][0]
+    if Ellipsis in [i for i in idx if not isinstance(i, (TensorBase, np.ndarray, list))]:
+        k = [j for j, i in enumerate(idx) if i is Ellipsis and not isinstance(i, (TensorBase, np.ndarray, list))][0]
         idx = idx[:k] + (slice(None),) * (x.ndim - used) + idx[k + 1:]
     idx = idx + (slice(None),) * (x.ndim - sum(1 for i in idx if i is not None))
     out_shape, slices, tensors, dropped, axis = [], [], [], [], 0
@@ -232,15 +233,15 @@ def getitem(x: Tensor, idx) -> Tensor:
                 raise IndexError(f"index {i} is out of bounds for dim {axis} with size {size} of {x.shape}")
             slices.append((j, j + 1, 1))
             dropped.append(axis)
-        elif isinstance(i, (Tensor, list, np.ndarray)):
+        elif isinstance(i, (TensorBase, list, np.ndarray)):
             slices.append((0, size, 1))
-            tensors.append((axis, as_tensor(i) if not isinstance(i, Tensor) else i))
+            tensors.append((axis, as_tensor(i) if not isinstance(i, TensorBase) else i))
             out_shape.append(("tensor", axis))
         else:
             raise TypeError(f"unsupported index {i!r}; use ints, slices, None, ... or integer tensors")
         axis += 1
     if any(s != (0, d, 1) for s, d in zip(slices, x.shape)):
-        x = _make("slice", (x,), arg=tuple(slices))
+        x = op_result("slice", (x,), arg=tuple(slices))
     if tensors:  # as PyTorch (not NumPy): int indices select first, tensor indices apply to what is left
         x = x.reshape(tuple(s for a, s in enumerate(x.shape) if a not in dropped))
         left = lambda a: a - sum(1 for d in dropped if d < a)  # noqa: E731
@@ -249,7 +250,7 @@ def getitem(x: Tensor, idx) -> Tensor:
     return x.reshape(tuple(1 if o[0] == "new" else x.shape[o[1]] for o in out_shape))
 
 
-def _advanced(x: Tensor, out_shape, tensors) -> Tensor:
+def _advanced(x: TensorBase, out_shape, tensors) -> TensorBase:
     """Integer-tensor indexing: the index tensors broadcast together and are combined into one flat index."""
     axes = [a for a, _ in tensors]
     bshape = broadcast_shapes(*[t.shape for _, t in tensors], op="index")
@@ -291,7 +292,7 @@ def _advanced(x: Tensor, out_shape, tensors) -> Tensor:
     return picked.reshape(tuple(final))
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def cat(tensors, dim: int = 0) -> TensorBase:
     """Concatenate along dim: each piece padded with zeros to the full size, then summed."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -301,10 +302,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if any(t.ndim == 0 for t in tensors):
         raise ValueError(f"cat: 0-dim tensors cannot be concatenated (shapes {[t.shape for t in tensors]}); "
                          f"use stack, or unsqueeze them first")
-    d = _axis(dim, ref.ndim, "cat")
+    d = normalize_dim(dim, ref.ndim, "cat")
     dtype = tensors[0].dtype
     for t in tensors[1:]:
-        dtype = _promote(dtype, t)
+        dtype = dtypes.join(dtype, t.dtype)
         if t.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape)) if k != d):
             raise ValueError(f"cat: shapes {ref.shape} and {t.shape} must match except in dim {d}")
     total = sum(t.shape[d] for t in tensors)
@@ -313,29 +314,24 @@ def cat(tensors, dim: int = 0) -> Tensor:
         t = t.to(dtype)
         pads = tuple((offset, total - offset - t.shape[d]) if k == d else (0, 0) for k in range(t.ndim))
         offset += t.shape[d]
-        p = _make("pad", (t,), arg=(pads, False if dtype.kind == "b" else 0)) if any(a or b for a, b in pads) else t
+        p = op_result("pad", (t,), arg=(pads, False if dtype.kind == "b" else 0)) if any(a or b for a, b in pads) else t
         out = p if out is None else (out | p if dtype.kind == "b" else out + p)
     return out
 
 
-def _promote(dtype, t):
-    from .dtypes import _join
-    return _join(dtype, t.dtype)
-
-
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0) -> TensorBase:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expects a non-empty list of tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
-    d = _axis(dim, tensors[0].ndim + 1, "stack")
+    d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
     return cat([t.unsqueeze(d) for t in tensors], d)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0):
-    d = _axis(dim, x.ndim, "split")
+def split(x: TensorBase, split_size_or_sections, dim: int = 0):
+    d = normalize_dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
@@ -352,35 +348,34 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0):
-    n = x.shape[_axis(dim, x.ndim, "chunk")]
+def chunk(x: TensorBase, chunks: int, dim: int = 0):
+    n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
     return split(x, -(-n // chunks), dim)
 
 
-def flip(x: Tensor, dims) -> Tensor:
+def flip(x: TensorBase, dims) -> TensorBase:
     """Reverse along dims (a gather with reversed indices; slices with negative steps are not primitives)."""
     dims = [dims] if isinstance(dims, int) else list(dims)
     for dim in dims:
-        d = _axis(dim, x.ndim, "flip")
+        d = normalize_dim(dim, x.ndim, "flip")
         n = x.shape[d]
-        rev = Tensor._wrap(C.build("arange", arg=(n - 1, -1, n, dtypes.int64)))
+        rev = wrap(C.build("arange", arg=(n - 1, -1, n, dtypes.int64)))
         x = index_select(x, d, rev)
     return x
 
 
-def unfold_windows(x: Tensor, kernel, stride=1, dilation=1) -> Tensor:
+def unfold_windows(x: TensorBase, kernel, stride=1, dilation=1) -> TensorBase:
     """Sliding windows over the last two dims: (..., H, W) -> (..., kh, kw, out_h, out_w), a view."""
     pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    return _make("unfold", (x,), arg=(pair(kernel), pair(stride), pair(dilation)))
+    return op_result("unfold", (x,), arg=(pair(kernel), pair(stride), pair(dilation)))
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(a: TensorBase, b: TensorBase) -> TensorBase:
     """Matrix product with NumPy's rules: 1-d operands are promoted and squeezed, batch dims broadcast."""
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
-    from .dtypes import _join
-    d = _join(a.dtype, b.dtype)
+    d = dtypes.join(a.dtype, b.dtype)
     if d.kind == "b":
         d = dtypes.int64
     a, b = a.to(d), b.to(d)
@@ -395,7 +390,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                          f"({a.shape[-1]} != {b.shape[-2]}): the last dim of the first must equal the "
                          f"second-to-last of the second")
     if b.ndim == 2 and a.ndim > 2:  # (..., k) @ (k, n): one big 2-d product, no batch copies of b
-        out = _make("matmul", (a.reshape(-1, a.shape[-1]), b), arg=None).reshape(a.shape[:-1] + (b.shape[-1],))
+        out = op_result("matmul", (a.reshape(-1, a.shape[-1]), b), arg=None).reshape(a.shape[:-1] + (b.shape[-1],))
     else:
         try:
             batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul")
@@ -405,7 +400,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                 from None
         a = broadcast_to(a, batch + a.shape[-2:])
         b = broadcast_to(b, batch + b.shape[-2:])
-        out = _make("matmul", (a, b))
+        out = op_result("matmul", (a, b))
     if va:
         out = out.squeeze(-2)
     if vb:
@@ -413,18 +408,48 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-def _mT(x):
-    return transpose(x, -2, -1)
+class MovementMixin:
+    """Tensor's views, indexing and matmul: each method is the function of the same name above (`x.permute(1, 0)`
+    is `permute(x, 1, 0)`); `x[i]` is `getitem(x, i)` and `a @ b` is `matmul(a, b)`."""
+    __slots__ = ()
 
+    reshape = view = reshape
+    flatten = flatten
+    unflatten = unflatten
+    permute = permute
+    transpose = transpose
+    t = t
+    unsqueeze = unsqueeze
+    squeeze = squeeze
+    expand = expand
+    expand_as = expand_as
+    repeat = repeat
+    narrow = narrow
+    gather = gather
+    scatter_add = scatter_add
+    index_select = index_select
+    movedim = movedim
+    split = split
+    chunk = chunk
+    flip = flip
+    matmul = matmul
+    __getitem__ = getitem
 
-for _f in (reshape, flatten, unflatten, permute, transpose, t, unsqueeze, squeeze, expand, expand_as, repeat,
-           narrow, gather, scatter_add, index_select, movedim, split, chunk, flip, matmul):
-    setattr(Tensor, _f.__name__, _f)
-Tensor.view = reshape
-Tensor.view_as = lambda x, other: reshape(x, other.shape)
-Tensor.reshape_as = Tensor.view_as
-Tensor.__getitem__ = getitem
-Tensor.__matmul__ = lambda a, b: matmul(a, b)
-Tensor.__rmatmul__ = lambda a, b: matmul(b, a)
-Tensor.T = property(lambda x: permute(x, tuple(reversed(range(x.ndim)))))
-Tensor.mT = property(_mT)
+    def __matmul__(self, other): return matmul(self, other)
+    def __rmatmul__(self, other): return matmul(other, self)
+
+    def view_as(self, other):
+        """This tensor reshaped to `other`'s shape."""
+        return reshape(self, other.shape)
+
+    reshape_as = view_as
+
+    @property
+    def T(self):
+        """All dims reversed (the transpose of a matrix)."""
+        return permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        return transpose(self, -2, -1)

@@ -9,37 +9,39 @@ from collections import namedtuple
 
 from . import compiler as C
 from . import dtypes
+from .autograd import no_grad
+from .dims import normalize_dim
 from .elementwise import as_tensor, maximum, where
-from .tensor import Tensor, _axis, _make
+from .tensor_base import TensorBase, op_result, wrap
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-def _dims(x: Tensor, dim, op: str, axis=None) -> tuple:
+def _dims(x: TensorBase, dim, op: str, axis=None) -> tuple:
     if axis is not None:
         dim = axis
     if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces all, as in PyTorch
         return tuple(range(x.ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    out = tuple(sorted({_axis(d, x.ndim, op) for d in dims}))
+    out = tuple(sorted({normalize_dim(d, x.ndim, op) for d in dims}))
     if len(out) != len(dims):
         raise ValueError(f"{op}: dim {dim} names an axis twice")
     return tuple(d for d in out if d < x.ndim)
 
 
-def _finish(x: Tensor, out: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+def _finish(x: TensorBase, out: TensorBase, dims: tuple, keepdim: bool) -> TensorBase:
     if keepdim or not dims:
         return out
     return out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
 
 
-def _reduce(op: str, x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+def _reduce(op: str, x: TensorBase, dims: tuple, keepdim: bool) -> TensorBase:
     if not dims:
         return x
-    return _finish(x, _make(op, (x,), arg=dims), dims, keepdim)
+    return _finish(x, op_result(op, (x,), arg=dims), dims, keepdim)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> Tensor:
+def sum(x: TensorBase, dim=None, keepdim: bool = False, dtype=None, axis=None) -> TensorBase:
     dims = _dims(x, dim, "sum", axis)
     if dtype is not None:
         x = x.to(dtype)
@@ -48,7 +50,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> Te
     return _reduce("sum", x, dims, keepdim)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> Tensor:
+def mean(x: TensorBase, dim=None, keepdim: bool = False, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind != "f":
@@ -61,7 +63,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None, axis=None) -> T
     return sum(x, dims, keepdim) * (1.0 / count if count else float("nan"))
 
 
-def _max_values(x: Tensor, dims, keepdim) -> Tensor:
+def _max_values(x: TensorBase, dims, keepdim) -> TensorBase:
     if x.dtype.kind == "b":
         return _reduce("max", x.to(dtypes.int64), dims, keepdim).to(dtypes.bool)
     return _reduce("max", x, dims, keepdim)
@@ -74,9 +76,9 @@ def _check_nonempty(x, op, dims):
                          f"give a dim whose size is not 0")
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, axis=None):
+def max(x: TensorBase, dim=None, keepdim: bool = False, axis=None):
     """max over everything -> a tensor; max(dim) -> (values, indices) as in PyTorch; max(other) -> maximum."""
-    if isinstance(dim, Tensor):
+    if isinstance(dim, TensorBase):
         return maximum(x, dim)
     if axis is not None:
         dim = axis
@@ -87,8 +89,8 @@ def max(x: Tensor, dim=None, keepdim: bool = False, axis=None):
     return MaxResult(_max_values(x, dims, keepdim), argmax(x, dim, keepdim))
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, axis=None):
-    if isinstance(dim, Tensor):
+def min(x: TensorBase, dim=None, keepdim: bool = False, axis=None):
+    if isinstance(dim, TensorBase):
         return x.minimum(dim)
     if axis is not None:
         dim = axis
@@ -100,41 +102,41 @@ def min(x: Tensor, dim=None, keepdim: bool = False, axis=None):
     return MaxResult(flip(_max_values(flip(x), dims, keepdim)), argmin(x, dim, keepdim))
 
 
-def amax(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+def amax(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     return max(x, tuple(_dims(x, dim, "amax", axis)), keepdim)
 
 
-def amin(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+def amin(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     return min(x, tuple(_dims(x, dim, "amin", axis)), keepdim)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+def argmax(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     """Index of the first maximum along dim (over the flattened tensor when dim is None)."""
     dim = dim if axis is None else axis
     _check_nonempty(x, "argmax", _dims(x, dim, "argmax"))
     if dim is None:
         out = argmax(x.reshape(-1), 0)
         return out.reshape((1,) * x.ndim) if keepdim else out
-    d = _axis(dim, x.ndim, "argmax")
+    d = normalize_dim(dim, x.ndim, "argmax")
     if x.ndim == 0:
-        return Tensor._wrap(C.const(0, (), dtypes.int64))
+        return wrap(C.const(0, (), dtypes.int64))
     if x.dtype.kind == "b":
         x = x.to(dtypes.int64)
-    with _no_grad():
+    with no_grad():
         top = _reduce("max", x, (d,), True)
         n = x.shape[d]
-        pos = Tensor._wrap(C.build("arange", arg=(0, 1, n, dtypes.int64))).reshape(
+        pos = wrap(C.build("arange", arg=(0, 1, n, dtypes.int64))).reshape(
             tuple(n if i == d else 1 for i in range(x.ndim)))
         cand = where(x == top, pos, n)
         first = -_reduce("max", -cand, (d,), True)
     return _finish(x, first, (d,), keepdim)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+def argmin(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     return argmax(x.logical_not() if x.dtype.kind == "b" else -x, dim, keepdim, axis)
 
 
-def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
+def var(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> TensorBase:
     """Variance, unbiased (correction=1) by default as in PyTorch."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -152,12 +154,12 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
     return sum(centered * centered, dims, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
 
 
-def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> Tensor:
+def std(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> TensorBase:
     v = var(x, dim, unbiased, keepdim, correction, axis)
     return where(v == 0, 0.0, v).sqrt()  # as torch: gradient 0, not inf * 0, where the spread is 0
 
 
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
+def logsumexp(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     dims = _dims(x, dim, "logsumexp", axis)
     top = _max_values(x, dims, True).detach()
     top = where(top.abs() == float("inf"), 0.0, top)
@@ -165,7 +167,7 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool = False, axis=None) -> Tensor:
     return _finish(x, out, dims, keepdim)
 
 
-def softmax(x: Tensor, dim=-1, dtype=None, axis=None) -> Tensor:
+def softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     dims = _dims(x, dim, "softmax", axis)
@@ -173,13 +175,13 @@ def softmax(x: Tensor, dim=-1, dtype=None, axis=None) -> Tensor:
     return e / e.sum(dims, keepdim=True)
 
 
-def log_softmax(x: Tensor, dim=-1, dtype=None, axis=None) -> Tensor:
+def log_softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     return x - logsumexp(x, dim if axis is None else axis, keepdim=True)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def prod(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     """Product via exp(sum(log|x|)) with the sign and zeros tracked apart (no multiply-reduce primitive)."""
     dims = _dims(x, dim, "prod")
     xf = x if x.dtype.kind == "f" else x.to(dtypes.float64)
@@ -190,19 +192,31 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return out if x.dtype.kind == "f" else out.round().to(dtypes.int64)
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def all(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     return min(x.bool(), tuple(_dims(x, dim, "all")), keepdim) if x.numel() else as_tensor(True)
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def any(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
     return _max_values(x.bool(), _dims(x, dim, "any"), keepdim) if x.numel() else as_tensor(False)
 
 
-def _no_grad():
-    from .autograd import no_grad
-    return no_grad()
+class ReduceMixin:
+    """Tensor's reductions: each method is the function of the same name above (`x.sum(1)` is `sum(x, 1)`)."""
+    __slots__ = ()
 
-
-for _f in (sum, mean, max, min, amax, amin, argmax, argmin, var, std, logsumexp, softmax, log_softmax, prod, all,
-           any):
-    setattr(Tensor, _f.__name__, _f)
+    sum = sum
+    mean = mean
+    max = max
+    min = min
+    amax = amax
+    amin = amin
+    argmax = argmax
+    argmin = argmin
+    var = var
+    std = std
+    logsumexp = logsumexp
+    softmax = softmax
+    log_softmax = log_softmax
+    prod = prod
+    all = all
+    any = any

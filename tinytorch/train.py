@@ -19,6 +19,9 @@ import numpy as np
 
 from . import lazy
 from .autograd import no_grad
+from .creation import get_rng_state, set_rng_state
+from .nn.functional import cross_entropy
+from .serialization import load, save
 
 _CKPT = re.compile(r"epoch_(\d+)\.npz$")
 
@@ -31,7 +34,7 @@ class Trainer:
     def __init__(self, model, optimizer, train_loader, val_loader=None, loss_fn=None, metrics_path=None,
                  checkpoint_dir=None, progress: bool = True):
         if loss_fn is None:
-            from .nn.functional import cross_entropy as loss_fn
+            loss_fn = cross_entropy
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.train_loader, self.val_loader = train_loader, val_loader
         self.metrics_path = pathlib.Path(metrics_path) if metrics_path else None
@@ -122,9 +125,6 @@ class Trainer:
     def save_checkpoint(self) -> pathlib.Path | None:
         if self.checkpoint_dir is None:
             return None
-        from .creation import get_rng_state
-        from .serialization import save
-
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_path(self.epoch)
         save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -139,9 +139,6 @@ class Trainer:
 
     def resume(self, path=None) -> int:
         """Load model, optimizer, RNG and epoch from `path` (default: the latest checkpoint); returns the epoch."""
-        from .creation import set_rng_state
-        from .serialization import load
-
         path = pathlib.Path(path) if path is not None else self.latest_checkpoint()
         if path is None:
             return self.epoch

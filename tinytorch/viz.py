@@ -1,13 +1,12 @@
 """Pictures of the compiler's work: the graph before and after the passes, and the memory plan over time.
 
-`draw(t, path, stage)` writes Graphviz DOT (always) and, when a `dot`
-executable is found (system Graphviz, or the `graphviz-pure` wheel's
-`graphviz-pure` binary), renders `path` as SVG or PNG. After the passes each
-kernel is a cluster. Nodes are coloured by role, inferred from the graph:
-forward = what the non-update outputs (the loss) need; backward = what the
-gradients held in `.grad` need beyond that; update = the rest (assigns and the
-optimizer math that only feeds them). `draw_memory_plan(plan, path)` writes an
-SVG timeline: one bar per arena buffer, kernel steps across, arena offsets down.
+`draw(t, path, stage)` writes the graph as Graphviz DOT (built with the `graphviz` package) and, when a `dot`
+executable is found (system Graphviz, or the `graphviz-pure` wheel's `graphviz-pure` binary), renders `path`
+as SVG or PNG. After the passes each kernel is a cluster. Nodes are coloured by role, inferred from the
+graph: forward = what the non-update outputs (the loss) need; backward = what the gradients held in `.grad`
+need beyond that; update = the rest (assigns and the optimizer math that only feeds them).
+`draw_memory_plan(plan, path)` writes an SVG timeline: one bar per arena buffer, kernel steps across, arena
+offsets down.
 """
 from __future__ import annotations
 
@@ -16,11 +15,12 @@ import pathlib
 import shutil
 import subprocess
 
+import graphviz
+
 from . import compiler as C
-from .compiler.passes import schedule
-from .compiler.program import optimize, Options
-from .inspect import _nodes
-from .tensor import GRAD_LEAVES
+from .compiler.program import Options
+from .inspect import targets_of
+from .live_tensors import GRAD_LEAVES
 
 COLORS = {"forward": "#cfe2ff", "backward": "#ffd8a8", "update": "#c3f0c8", "input": "#e9ecef"}
 DOT_TIMEOUT_S = 60
@@ -28,20 +28,17 @@ DOT_TIMEOUT_S = 60
 
 def roles(targets) -> dict:
     """id(node) -> "forward" | "backward" | "update" | "input" for every node the targets reach."""
-    stop = C.is_computed
-    order = C.ir.toposort(targets, stop=stop)
     grads = []
     for node, ref in list(GRAD_LEAVES.items()):
         t = ref()
         if t is not None and t.grad is not None and not C.is_computed(t.grad._node):
             grads.append(t.grad._node)
     grad_ids = {id(n) for n in grads}
-    forward = {id(n) for n in C.ir.toposort([t for t in targets if t.op != "assign" and id(t) not in grad_ids],
-                                            stop=stop)}
-    backward = {id(n) for n in C.ir.toposort(grads, stop=stop)} - forward
+    forward = {id(n) for n in C.ir.pending([t for t in targets if t.op != "assign" and id(t) not in grad_ids])}
+    backward = {id(n) for n in C.ir.pending(grads)} - forward
     out = {}
-    for n in order:
-        if stop(n):
+    for n in C.ir.pending(targets):
+        if C.is_computed(n):
             out[id(n)] = "input"
         elif id(n) in forward:
             out[id(n)] = "forward"
@@ -53,58 +50,55 @@ def roles(targets) -> dict:
 
 
 def _label(n) -> str:
-    arg = C.ir._arg_str(n).strip()
+    arg = C.arg_text(n)
     return f"{n.op}{(' ' + arg[:24]) if arg else ''}\\n{C.ir.type_str(n)}"
 
 
 def to_dot(*tensors, stage: str = "before", options: Options | None = None) -> str:
+    """The DOT source of the graph of `tensors` before or after the passes (after: each kernel a cluster)."""
     if stage not in ("before", "after"):
         raise ValueError(f"stage must be 'before' or 'after', got {stage!r}")
-    targets = _nodes(tensors)
+    targets = targets_of(tensors)
     role = roles(targets)
-    lines = ["digraph tinytorch {", '  rankdir=TB; node [shape=box, style="rounded,filled", fontsize=10];',
-             f'  label="{stage} the passes: blue forward, orange backward, green update"; labelloc=t;']
+    dot = graphviz.Digraph("tinytorch", node_attr={"shape": "box", "style": "rounded,filled", "fontsize": "10"},
+                           graph_attr={"rankdir": "TB", "labelloc": "t", "label": f"{stage} the passes: blue "
+                                       f"forward, orange backward, green update"})
     if stage == "before":
-        order = C.ir.toposort(targets, stop=C.is_computed)
-        groups = []
+        order, groups = C.ir.pending(targets), []
     else:
-        order0 = C.ir.toposort(targets, stop=C.is_computed)
-        inputs = [n for n in order0 if C.is_computed(n)]
-        res = optimize(order0, inputs, targets, options or Options.current())
-        for old_id, new in res["memo"].items():
+        order, groups, memo = C.after_passes(targets, options or Options.current())
+        for old_id, new in memo.items():
             role.setdefault(id(new), role.get(old_id, "forward"))
-        g = res["graph"]
-        order, groups = list(g.nodes), res["groups"]
-        step = {gi: s for s, gi in enumerate(schedule(groups, g, [gr.root.nbytes for gr in groups]))}
-        groups = sorted((gr for gr in groups if gr.kind != "copy"), key=lambda gr: step[groups.index(gr)])
-    ids = {id(n): f"n{i}" for i, n in enumerate(order)}
-    in_group = {}
+        groups = [gr for gr in groups if gr.kind != "copy"]
+    names = {id(n): f"n{i}" for i, n in enumerate(order)}
+    in_group = set()
     for gi, gr in enumerate(groups):
-        lines.append(f'  subgraph cluster_k{gi} {{ label="kernel {gi}: {gr.kind}"; style=dashed; color="#555555";')
-        for n in gr.nodes:
-            in_group[id(n)] = gi
-            lines.append(_node_line(ids[id(n)], n, role))
-        lines.append("  }")
+        with dot.subgraph(name=f"cluster_k{gi}", graph_attr={"label": f"kernel {gi}: {gr.kind}", "style": "dashed",
+                                                             "color": "#555555"}) as cluster:
+            for n in gr.nodes:
+                in_group.add(id(n))
+                _add_node(cluster, names[id(n)], n, role)
     for n in order:
         if id(n) not in in_group:
-            lines.append(_node_line(ids[id(n)], n, role, small=stage == "after" and not C.is_computed(n)))
+            _add_node(dot, names[id(n)], n, role, small=stage == "after" and not C.is_computed(n))
     for n in order:
         for s in n.srcs:
-            if id(s) in ids:
-                lines.append(f"  {ids[id(s)]} -> {ids[id(n)]};")
-    lines.append("}")
-    return "\n".join(lines)
+            if id(s) in names:
+                dot.edge(names[id(s)], names[id(n)])
+    return dot.source
 
 
-def _node_line(name, n, role, small=False) -> str:
+def _add_node(dot, name, n, role, small=False) -> None:
+    """One box, coloured by role; data (buffers, constants, inputs) as notes, unfused ops after the passes small."""
     r = role.get(id(n), "forward")
-    shape = ', shape=ellipse, fontsize=8' if small else ""
+    shape = {"shape": "ellipse", "fontsize": "8"} if small else {}
     if n.op in ("buffer", "const", "constarr") or r == "input":
-        shape = ", shape=note"
-    return f'  {name} [label="{_label(n)}", fillcolor="{COLORS[r]}"{shape}];'
+        shape = {"shape": "note"}
+    dot.node(name, label=_label(n), fillcolor=COLORS[r], **shape)
 
 
 def dot_executable() -> str | None:
+    """The renderer to run: system Graphviz `dot`, else the `graphviz-pure` binary; None writes DOT only."""
     return shutil.which("dot") or shutil.which("graphviz-pure")
 
 

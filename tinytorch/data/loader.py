@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..creation import RNG, SEED_HIGH
 from ..tensor import Tensor
 
 
@@ -30,8 +31,7 @@ class DataLoader:
         self.target_transform = target_transform
         self.generator = generator
         if seed is None and generator is None:
-            from ..creation import _RNG
-            seed = int(_RNG.gen.integers(0, 2**62))
+            seed = int(RNG.gen.integers(0, SEED_HIGH))
         self.seed = seed
         self.to_tensor = to_tensor
         self.epoch = 0

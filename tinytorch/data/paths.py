@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pathlib
 
+from ..runtime import config
+
 
 class DatasetNotFoundError(FileNotFoundError):
     pass
@@ -26,11 +28,8 @@ def data_root(root=None) -> list:
     """The directories searched, in order."""
     if root is not None:
         return [pathlib.Path(root).expanduser()]
-    dirs = []
-    if os.environ.get("TINYTORCH_DATA"):
-        dirs.append(pathlib.Path(os.environ["TINYTORCH_DATA"]).expanduser())
-    dirs.append(cache_dir())
-    return dirs
+    configured = config.get("TINYTORCH_DATA")
+    return [configured, cache_dir()] if configured is not None else [cache_dir()]
 
 
 def download_dir(root=None) -> pathlib.Path:

@@ -12,6 +12,7 @@ import math
 from .. import compiler as C
 from ..movement import pad as _pad, unfold_windows
 from ..tensor import Tensor
+from ..tensor_base import wrap
 
 
 def _pair(v, name, op):
@@ -117,7 +118,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     elif count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
         out = summed * (1.0 / math.prod(kernel))
     else:  # divide by how many real (unpadded) pixels each window covers: a constant the compiler folds
-        ones = Tensor._wrap(C.const(1.0, (1, 1) + x.shape[2:], x.dtype))
+        ones = wrap(C.const(1.0, (1, 1) + x.shape[2:], x.dtype))
         count = unfold_patches(ones, kernel, 1, padding, stride).sum((2, 3))
         out = summed / count
     return out.squeeze(0) if unbatched else out

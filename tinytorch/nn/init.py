@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..creation import rand, randn
 from ..lazy import eager
 from ..tensor import Tensor
@@ -31,7 +33,6 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    import numpy as np
     set_data(tensor, np.full(tensor.shape, val, dtype=tensor.dtype))
     return tensor
 

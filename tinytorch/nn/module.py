@@ -13,6 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import dtypes
+from ..creation import zeros_like
 from ..lazy import realize
 from ..tensor import Tensor
 from .parameter import Parameter, set_data
@@ -189,7 +190,6 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        from ..creation import zeros_like
         for p in self.parameters():
             p.grad = None if set_to_none or p.grad is None else zeros_like(p).realize()
 

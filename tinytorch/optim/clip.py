@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ..creation import tensor
 from ..elementwise import minimum
 from ..tensor import Tensor
 
@@ -22,7 +23,6 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     """Scale all gradients together so their joint norm is at most max_norm; returns the norm before clipping."""
     params = _grads(parameters)
     if not params:
-        from ..creation import tensor
         return tensor(0.0)
     norm_type = float(norm_type)
     if norm_type == math.inf:

@@ -15,6 +15,7 @@ import numpy as np
 from .. import compiler as C
 from .. import dtypes, lazy
 from ..autograd import enable_grad
+from ..creation import zeros_like
 from ..lazy import realize
 from ..tensor import Tensor
 
@@ -72,7 +73,6 @@ class Optimizer:
         self._version = self.__dict__.get("_version", 0) + 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        from ..creation import zeros_like
         for g in self.param_groups:
             for p in g["params"]:
                 p.grad = None if set_to_none or p.grad is None else zeros_like(p).realize()
@@ -112,7 +112,7 @@ class Optimizer:
         if hit is None or hit[0] is not group or type(value) not in (int, float):
             hit = cache[id(group)] = [group, value, scalar(value)]
         elif hit[1] != value:
-            C.value(hit[2]._node)[...] = value
+            C.array_of(hit[2]._node)[...] = value
             hit[1] = value
         return hit[2]
 

@@ -1,0 +1,88 @@
+"""The questions the frontend asks the compiler about nodes and graphs, as public functions.
+
+A tensor (tinytorch/) is a handle on one `ir.Node`. Whether that node has a value yet, which Buffer holds
+it, which pending graphs read state that an update is about to overwrite, and what the passes make of a
+graph are questions about the IR, so they are answered here: nothing outside the compiler reads a node's
+private slots (`Node._value` holds the Buffer of a computed node).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ir
+from .passes import schedule
+from .program import Options, optimize
+
+
+def is_computed(node: ir.Node) -> bool:
+    """Whether `node` has a value: a buffer leaf always has, any other node once a Program (or eager mode)
+    computed it."""
+    return node._value is not None
+
+
+def buffer_of(node: ir.Node):
+    """The Buffer holding `node`'s value (a buffer leaf's own Buffer), or None while the node is pending."""
+    return node._value
+
+
+def array_of(node: ir.Node) -> np.ndarray:
+    """The array of a computed node. It is the Buffer's own array: writing into it changes the value."""
+    return node._value.array
+
+
+def assigned_buffers(nodes) -> set:
+    """ids of the Buffers that the `assign` nodes among `nodes` overwrite."""
+    return {id(n.srcs[0].arg) for n in nodes if n.op == "assign"}
+
+
+def readers_of(buffers, among) -> list:
+    """The pending nodes of `among` whose graphs read one of `buffers` (ids, as `assigned_buffers` gives).
+
+    A Program that assigns to a buffer overwrites it, so a pending graph that reads the old contents must be
+    computed in that same Program, before the write. The walk does not enter computed nodes (their values
+    are kept) nor `assign` nodes (behind one is the update itself, not a read of the old contents). Graphs
+    shared between the nodes of `among` are walked once: every node met while walking a reader counts as
+    reading from then on.
+    """
+    reads = {}  # id(node) -> whether its graph reads one of `buffers`
+    hits = []
+    for root in among:
+        if root._value is not None:
+            continue
+        stack, found, visited = [root], False, []
+        while stack:
+            n = stack.pop()
+            k = id(n)
+            if k in reads:
+                found = found or reads[k]
+                continue
+            reads[k] = False
+            op = n.op
+            if op == "assign":
+                continue
+            if op == "buffer" and id(n.arg) in buffers:
+                found = True
+            visited.append(k)
+            if n._value is None:
+                stack.extend(n.srcs)
+        if found:
+            for k in visited:
+                reads[k] = True
+            hits.append(root)
+    return hits
+
+
+def arg_text(node: ir.Node) -> str:
+    """`node`'s argument as the IR listing prints it ("" for none)."""
+    return ir._arg_str(node).strip()
+
+
+def after_passes(targets, options: Options) -> tuple:
+    """What compiling `targets` makes of their graph, short of lowering it: (the nodes after fold and dce,
+    sources first; the fused groups in the order the schedule runs them; {id(node before): node after})."""
+    order = ir.pending(targets)
+    inputs = [n for n in order if n._value is not None]
+    res = optimize(order, inputs, targets, options)
+    g, groups = res["graph"], res["groups"]
+    run_order = schedule(groups, g, [gr.root.nbytes for gr in groups])
+    return list(g.nodes), [groups[i] for i in run_order], res["memo"]

@@ -1,0 +1,50 @@
+"""The tensors the frontend must find again later, held weakly: lazy ones and gradient leaves.
+
+`LAZY` holds every tensor whose node is not computed yet: when `realize` runs a Program that overwrites
+state (an optimizer's `assign`), it computes the live lazy tensors that read the old state in the same
+Program. `GRAD_LEAVES` maps the node of each leaf that collects gradients to its tensor: `backward` walks
+the graph from the loss and fills `.grad` of the tensors it meets there.
+"""
+from __future__ import annotations
+
+import weakref
+
+from .compiler import is_computed
+
+
+class LazyTensors:
+    """Tensors whose node is not computed yet, held weakly (`==` on tensors builds a graph node, so a WeakSet,
+    which compares its members, cannot hold them).
+
+    Adding is one weak reference appended to a list (every lazy op adds its result). Tensors that died or got
+    computed are dropped when the set is read, and when the list outgrows twice its last live size."""
+
+    def __init__(self):
+        self._refs = []
+        self._limit = 1024
+
+    def add(self, t) -> None:
+        self._refs.append(weakref.ref(t))
+        if len(self._refs) > self._limit:
+            self._live()
+
+    def _live(self) -> list:
+        if not self._refs:  # the common case after a captured step's replay: nothing built since
+            return []
+        live = {}
+        for r in self._refs:
+            t = r()
+            if t is not None and not is_computed(t._node):
+                live.setdefault(id(t), (r, t))
+        self._refs = [r for r, _ in live.values()]
+        self._limit = max(1024, 2 * len(self._refs))
+        return [t for _, t in live.values()]
+
+    def __iter__(self):
+        return iter(self._live())
+
+
+LAZY = LazyTensors()
+
+# Leaf tensors that collect gradients, keyed by their node (weakly both ways: node -> weakref to the tensor).
+GRAD_LEAVES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
