@@ -17,18 +17,10 @@ from ..runtime import Buffer
 from . import debug, ir
 from .ops import OPS
 from .program import Program, compile_graph, Options
+from .queries import array_of, is_computed
 
 STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "compile_s": 0.0, "run_s": 0.0}
 _CACHE: dict = {}
-
-
-def is_computed(n: ir.Node) -> bool:
-    return n._value is not None
-
-
-def value(n: ir.Node) -> np.ndarray:
-    """The array of a computed node."""
-    return n._value.array
 
 
 # Each distinct (op, shape, dtype, arg) -- or ("in", shape, dtype) for an input -- gets a small int once, so a
@@ -136,5 +128,5 @@ def _eager_eval(n: ir.Node) -> None:
     if pending:  # built lazily before eager mode was entered
         realize(pending)
     with np.errstate(all="ignore"):  # log(0) is -inf without a warning, as in PyTorch and the compiled path
-        out = OPS[n.op].numpy(n, *[value(s) for s in n.srcs])
+        out = OPS[n.op].numpy(n, *[array_of(s) for s in n.srcs])
     ir.REALIZED[n] = Buffer(out if isinstance(out, np.ndarray) else np.asarray(out))

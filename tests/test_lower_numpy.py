@@ -5,7 +5,8 @@ import pytest
 
 import tinytorch as tt
 from tinytorch.compiler import ops
-from tinytorch.compiler.realizer import realize as realize_nodes, value
+from tinytorch.compiler.queries import array_of as value
+from tinytorch.compiler.realizer import realize as realize_nodes
 from tinytorch.runtime import Buffer
 
 RNG = np.random.default_rng(0)
