@@ -176,8 +176,8 @@ def lower_program(kernels, n_inputs, inputs_info, outputs, plan):
     for k in kernels:
         const_entries = [None if _uniform(a) else layout.constant(a) for a in k.consts]
         place = Placement([i.slot for i in k.inputs], const_entries, layout.dtypes)
-        code = []
-        for n, st in enumerate(plan_stages(k, layout)):
+        code, planned = [], plan_stages(k, layout)
+        for n, st in enumerate(planned):
             if st.kind != "matmul":
                 st.name = f"{PLACEHOLDER}_k{k.index}_s{n}"
                 before = len(module.functions)
@@ -186,7 +186,7 @@ def lower_program(kernels, n_inputs, inputs_info, outputs, plan):
             else:
                 code.append(f"; stage {n}: BLAS matmul (np.matmul) into table entry {st.dst}")
             stages.append((k, st))
-        lowered.append(Lowered("llvm", tuple([f"kernel k{k.index}: {len(code)} llvm stage(s)"]
+        lowered.append(Lowered("llvm", tuple([f"kernel k{k.index}: {len(planned)} stage(s)"]
                                              + "\n".join(code).splitlines())))
     calls = _segment(module, stages, layout)
     emit_s = time.perf_counter() - t0

@@ -1,7 +1,7 @@
 """Lower a Kernel to a Python callable over NumPy: `fn(out, *inputs) -> out`.
 
 Each kernel becomes the source of one small Python function (kept in
-`k.code`, printed by TINYTORCH_DEBUG=4), compiled once: a straight line of
+`Lowered.code`, printed by TINYTORCH_DEBUG=4), compiled once: a straight line of
 NumPy calls, each writing with `out=` into the output, a scratch array or a
 fresh temporary, so running a kernel costs its NumPy calls and little else.
 

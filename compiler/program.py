@@ -70,7 +70,7 @@ class PassRecord:
     name: str
     before: int
     after: int
-    unit: str  # "nodes" or "kernels"
+    unit: str  # "nodes", "kernels" or "bytes"
     ms: float
     enabled: bool
 
@@ -125,10 +125,8 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     slot_of = {id(n): i for i, n in enumerate(inputs)}
     views = output_views(g, groups)  # outputs that are a free view of a kernel's fresh array
     outputs = {id(t) for t in g.targets} | {id(b) for b, _ in views.values()}
-    sizes = [gr.root.nbytes if gr.kind != "copy" and gr.root.op != "assign" and id(gr.root) not in outputs else 0
-             for gr in groups]
     t = time.perf_counter()
-    order_ = schedule(groups, g, sizes, enabled=options.on("schedule"))
+    order_ = schedule_groups(groups, g, outputs, options)
     kernels = kernelize(groups, g, order_, slot_of, outputs)
     records.append(PassRecord("schedule", len(kernels), len(kernels), "kernels",
                               (time.perf_counter() - t) * 1e3, options.on("schedule")))
@@ -148,6 +146,14 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
                    ir.listing(list(targets), stop=lambda n: id(n) in is_in),
                    ir.listing(list(g.targets), stop=g.is_input), tuple(records), options, exe,
                    time.perf_counter() - t0, cost)
+
+
+def schedule_groups(groups, g, outputs, options: Options) -> list:
+    """The order the groups run in (passes/schedule.py), each weighed by the arena bytes its value takes:
+    none for an output, a copy or an assign (they live outside the arena)."""
+    sizes = [gr.root.nbytes if gr.kind != "copy" and gr.root.op != "assign" and id(gr.root) not in outputs else 0
+             for gr in groups]
+    return schedule(groups, g, sizes, enabled=options.on("schedule"))
 
 
 def optimize(order, inputs, targets, options: Options) -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import ir
-from .passes import schedule
-from .program import Options, optimize
+from .passes.fusion import output_views
+from .program import Options, optimize, schedule_groups
 
 
 def is_computed(node: ir.Node) -> bool:
@@ -84,5 +84,6 @@ def after_passes(targets, options: Options) -> tuple:
     inputs = [n for n in order if n._value is not None]
     res = optimize(order, inputs, targets, options)
     g, groups = res["graph"], res["groups"]
-    run_order = schedule(groups, g, [gr.root.nbytes for gr in groups])
+    outputs = {id(t) for t in g.targets} | {id(b) for b, _ in output_views(g, groups).values()}
+    run_order = schedule_groups(groups, g, outputs, options)
     return list(g.nodes), [groups[i] for i in run_order], res["memo"]

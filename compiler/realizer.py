@@ -16,7 +16,7 @@ from ..runtime import Buffer
 
 from . import debug, ir
 from .ops import OPS
-from .program import Program, compile_graph, Options
+from .program import compile_graph, Options
 from .queries import array_of, is_computed
 
 STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "compile_s": 0.0, "run_s": 0.0}
@@ -74,8 +74,9 @@ def linearize(targets, order=None):
     return order, inputs, tuple(key)
 
 
-def plan(targets, options: Options | None = None, order=None) -> Program:
-    """Compile (or fetch from the cache) the Program for `targets` without running it."""
+def plan(targets, options: Options | None = None, order=None) -> tuple:
+    """Compile (or fetch from the cache) the Program for `targets` without running it: (the Program, its
+    input nodes in the order it takes their arrays)."""
     options = options or Options.current()
     order, inputs, key = linearize(targets, order)
     full_key = (key, options.key())

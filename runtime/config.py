@@ -97,8 +97,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             minimum=1),
     Setting("TINYTORCH_CACHE_DIR", "path", _cache_home, "where compiled native object code is cached on "
             "disk (under `llvm/`)"),
-    Setting("TINYTORCH_CHECK_BOUNDS", "bool", False, "compile native kernels that check every address and "
-            "raise IndexError naming the kernel", read_at="compile"),
+    Setting("TINYTORCH_CHECK_BOUNDS", "bool", False, "compile native kernels that check every address: one "
+            "outside its array raises a KernelError naming the kernel", read_at="compile"),
     Setting("TINYTORCH_DATA", "path", None, "the datasets folder, searched before "
             "`~/.cache/tinytorch` (where `download=True` writes when it is unset)"),
 )}

@@ -1,8 +1,9 @@
 """Movement: reshape, permute, expand, slice, pad, indexing, cat and stack.
 
-Each is a view in the IR (reshape, permute, expand, slice, pad are primitives
-with simple gradients); `x[...]` is parsed here into those primitives plus a
-`gather` for integer-tensor indices.
+Each is a primitive with a simple gradient (reshape, permute, expand and slice
+are free views a kernel reads through strides; pad runs as a kernel of its
+own); `x[...]` is parsed here into those primitives plus a `gather` for
+integer-tensor indices.
 """
 from __future__ import annotations
 
