@@ -14,8 +14,6 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-import llvmlite.binding as llvm
-
 from . import config
 
 CACHE_SUBDIR = "llvm"
@@ -63,10 +61,12 @@ def write_cached(key: str, obj: bytes) -> None:
 
 def load(key: str, obj: bytes, symbols: dict) -> LoadedModule:
     """Map `obj` into memory; `symbols` maps each function's name to its symbol in the object."""
+    import llvmlite.binding as llvm  # here, not at the top: loading LLVM costs ~35 ms of every import
+
     with _LOCK:
         module = _LOADED.get(key)
         if module is None:
-            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine())
+            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine(llvm))
             engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
             engine.finalize_object()
             addresses = {}
@@ -79,7 +79,7 @@ def load(key: str, obj: bytes, symbols: dict) -> LoadedModule:
         return module
 
 
-def _target_machine():
+def _target_machine(llvm):
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     return llvm.Target.from_default_triple().create_target_machine(reloc="static", codemodel="jitdefault")

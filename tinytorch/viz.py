@@ -15,8 +15,6 @@ import pathlib
 import shutil
 import subprocess
 
-import graphviz
-
 from . import compiler as C
 from .compiler.program import Options
 from .inspect import targets_of
@@ -58,6 +56,8 @@ def to_dot(*tensors, stage: str = "before", options: Options | None = None) -> s
     """The DOT source of the graph of `tensors` before or after the passes (after: each kernel a cluster)."""
     if stage not in ("before", "after"):
         raise ValueError(f"stage must be 'before' or 'after', got {stage!r}")
+    import graphviz  # here, not at the top: only a drawing needs it (~10 ms of every import otherwise)
+
     targets = targets_of(tensors)
     role = roles(targets)
     dot = graphviz.Digraph("tinytorch", node_attr={"shape": "box", "style": "rounded,filled", "fontsize": "10"},
