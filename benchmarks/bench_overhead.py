@@ -36,6 +36,8 @@ from tinytorch import lazy, nn
 from tinytorch.compiler import program, realizer
 from tinytorch.optim import optimizer as optim_mod
 
+import harness  # benchmarks/, next to this file
+
 BATCH, SIZES = 128, (784, 256, 256, 10)
 
 
@@ -196,7 +198,7 @@ def captured_times(opt_name, steps):
 
 def torch_phases(opt_name, steps):
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(harness.THREADS)
     torch.manual_seed(0)
     xa, ya = _data()
     x, y = torch.from_numpy(xa), torch.from_numpy(ya)
@@ -257,6 +259,7 @@ def main(argv=None) -> None:
     ap.add_argument("--opt", nargs="*", default=["adam", "sgd"], choices=["adam", "sgd"])
     ap.add_argument("--backend", nargs="*", default=["numpy", "llvm"], choices=list(program.BACKENDS))
     args = ap.parse_args(argv)
+    harness.pin_threads()
     for backend in args.backend:
         for name in args.opt:
             print(report(name, args.steps, backend))

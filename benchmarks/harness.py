@@ -53,6 +53,23 @@ class Workload:
     notes: dict = field(default_factory=dict)
 
 
+THREADS = 2  # BLAS, TinyTorch's native loops and PyTorch each get this many: no side fights the other's threads
+
+
+def pin_threads(n: int = THREADS) -> None:
+    """Pin NumPy's BLAS (threadpoolctl), TinyTorch's native loops and PyTorch to `n` threads for the process."""
+    import os
+
+    import threadpoolctl
+    threadpoolctl.threadpool_limits(n)
+    os.environ["TINYTORCH_NUM_THREADS"] = str(n)
+    try:
+        import torch
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
 def llvm_available() -> bool:
     """True once the llvm backend is wired in (tinytorch.set_backend exists and the compiler lists it)."""
     from tinytorch.compiler import program
@@ -155,7 +172,7 @@ def _column_runner(w: Workload, col: str):
         if w.torch_step is None:
             return None
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(THREADS)
         tstate = w.torch_setup(w.setup())
         return lambda: w.torch_step(tstate)
     run = _tt_runner(w, w.setup())

@@ -44,7 +44,7 @@ def machine() -> str:
 def header(args) -> str:
     llvm = "available" if harness.llvm_available() else "not available (column n/a)"
     return (f"{datetime.date.today().isoformat()}, {machine()}, Python {platform.python_version()}, "
-            f"repeats {args.repeats}{', quick sizes' if args.quick else ''}; llvm backend {llvm}")
+            f"{harness.THREADS} threads for BLAS, llvm and torch, repeats {args.repeats}{', quick sizes' if args.quick else ''}; llvm backend {llvm}")
 
 
 def run_suite(names, columns, repeats, quick, markdown, out=print, compile_times=True) -> list:
@@ -86,6 +86,7 @@ def main(argv=None) -> None:
     if unknown:
         ap.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     columns = harness.normalize_columns(args.backends.split(","))
+    harness.pin_threads()
     print(header(args) + "\n")
     if args.plans:
         names = args.names or list(plans.DEFAULT)
