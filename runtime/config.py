@@ -10,6 +10,7 @@ settings through it. `markdown_table()` renders the README's table of variables 
 """
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 from dataclasses import dataclass
@@ -74,11 +75,10 @@ class Setting:
             else str(self.default)
 
 
-def _cpu_count(_cpus=[]):
+@functools.cache  # os.cpu_count() reads /sys on every call, and the thread count is asked per native call
+def _cpu_count():
     """os.cpu_count()"""
-    if not _cpus:  # os.cpu_count() reads /sys on every call, and the thread count is asked per native call
-        _cpus.append(os.cpu_count() or 1)
-    return _cpus[0]
+    return os.cpu_count() or 1
 
 
 def _cache_home():
