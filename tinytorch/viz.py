@@ -16,6 +16,7 @@ import shutil
 import subprocess
 
 from . import compiler as C
+from .compiler.ops import GROUPS
 from .compiler.program import Options
 from .inspect import targets_of
 from .live_tensors import GRAD_LEAVES
@@ -92,7 +93,7 @@ def _add_node(dot, name, n, role, small=False) -> None:
     """One box, coloured by role; data (buffers, constants, inputs) as notes, unfused ops after the passes small."""
     r = role.get(id(n), "forward")
     shape = {"shape": "ellipse", "fontsize": "8"} if small else {}
-    if n.op in ("buffer", "const", "constarr") or r == "input":
+    if n.op == "buffer" or n.op in GROUPS.embedded or r == "input":
         shape = {"shape": "note"}
     dot.node(name, label=_label(n), fillcolor=COLORS[r], **shape)
 
