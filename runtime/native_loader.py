@@ -3,8 +3,9 @@
 The compiler turns a Program's LLVM module into object code (compiler/llvm/jit.py) and names it by a key
 (a hash of the IR, the target and the versions). Here the runtime keeps those objects on disk under
 $TINYTORCH_CACHE_DIR/llvm (so a fresh process skips LLVM), and maps an object into memory with one small
-MCJIT engine, which stays alive, with its machine code, as long as the process does. A key loaded once is
-never loaded again: the same module compiled twice in one process shares one engine.
+MCJIT engine, which stays alive, with its machine code, as long as a runner holds it: the table of loaded
+modules holds them weakly, so a Program evicted from the cache frees its engine with its runners. While
+loaded, a key is never loaded again: the same module compiled twice in one process shares one engine.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import os
 import pathlib
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 
 from . import config
 
 CACHE_SUBDIR = "llvm"
 _LOCK = threading.Lock()
-_LOADED: dict = {}  # key -> LoadedModule
+_LOADED: "weakref.WeakValueDictionary[str, LoadedModule]" = weakref.WeakValueDictionary()
 
 
 @dataclass(frozen=True)

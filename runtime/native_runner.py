@@ -24,7 +24,7 @@ _CFUNC = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctyp
 class NativeRunner:
     def __init__(self, exe):
         self.exe = exe
-        module = native_loader.load(exe.object_key, exe.object_code, exe.symbols)
+        self.module = module = native_loader.load(exe.object_key, exe.object_code, exe.symbols)  # keeps it mapped
         self.cfuncs = {name: _CFUNC(addr) for name, addr in module.addresses.items()}
         n = max(exe.n_entries, 1)
         self.table = (ctypes.c_void_p * n)()
