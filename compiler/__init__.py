@@ -3,7 +3,7 @@ from . import ir, ops
 from .ir import Node, REALIZED, listing
 from .ops import OPS, build, const, leaf
 from .program import Options, CONFIG, Program
-from .realizer import realize, plan, STATS, clear_cache, cache_size
+from .realizer import realize, plan, STATS, clear_cache, cache_size, cache_bytes
 from .queries import is_computed, buffer_of, array_of, assigned_buffers, readers_of, arg_text, after_passes
 from . import realizer as _realize
 

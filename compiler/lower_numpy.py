@@ -24,6 +24,7 @@ fresh temporary, so running a kernel costs its NumPy calls and little else.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -295,18 +296,19 @@ class _Scratch:
         self.blocks = blocks
         self.block = {n: key for n, key in buffers.items() if key[0] == "block"}
         self.whole = {n: key for n, key in buffers.items() if key[0] == "whole"}
-        self._arrays = None
+        self._local = threading.local()  # each thread that runs the kernel has scratch of its own
 
     def arrays(self) -> tuple:
-        if self._arrays is None:
+        arrays = self._local.__dict__.get("arrays")
+        if arrays is None:
             block = [np.empty(shape, dtype) for _, shape, dtype in self.block.values()]
             whole = [np.empty(shape, dtype) for _, shape, dtype in self.whole.values()]
             per_block = []
             for r0, r1 in self.blocks.ranges:
                 m = r1 - r0
                 per_block.append((r0, r1, *[b[:m] for b in block], *[w[r0:r1] for w in whole]))
-            self._arrays = (*whole, per_block)
-        return self._arrays
+            arrays = self._local.arrays = (*whole, per_block)
+        return arrays
 
 
 def _compose_permutes(chain) -> list:

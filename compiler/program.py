@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
 
-from ..runtime import config, make_runner
+from ..runtime import NativeExecutable, config, make_runner
 
 from . import ir
 from .kernelize import kernelize
@@ -99,10 +100,14 @@ class Program:
 
     @property
     def runner(self):
-        """The runtime's runner for this Program (made on first use, one per Program)."""
-        runner = _RUNNERS.get(self)
+        """The runtime's runner for this Program in this thread (made on first use). Each thread has its own
+        arena and pointer table, so threads run one compiled Program at once without sharing run-time state."""
+        runners = _THREAD.__dict__.get("runners")
+        if runners is None:
+            runners = _THREAD.runners = weakref.WeakKeyDictionary()
+        runner = runners.get(self)
         if runner is None:
-            runner = _RUNNERS[self] = make_runner(self.executable)
+            runner = runners[self] = make_runner(self.executable)
         return runner
 
     def run(self, arrays, timed: bool = False) -> list:
@@ -112,8 +117,14 @@ class Program:
     def flops(self) -> int:
         return sum(k.flops for k in self.kernels)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes it holds while cached: its native object code, its embedded constants and one arena."""
+        code = len(self.executable.object_code) if isinstance(self.executable, NativeExecutable) else 0
+        return code + sum(a.nbytes for k in self.kernels for a in k.consts) + self.memory_plan.peak_bytes
 
-_RUNNERS: "weakref.WeakKeyDictionary[Program, object]" = weakref.WeakKeyDictionary()
+
+_THREAD = threading.local()  # .runners: WeakKeyDictionary Program -> this thread's runner
 
 
 def compile_graph(order, inputs, targets, options: Options) -> Program:

@@ -8,19 +8,22 @@ the Program on the inputs' arrays and records each target's value in
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 
-from ..runtime import Buffer
+from ..runtime import Buffer, config
 
 from . import debug, ir
 from .ops import OPS
 from .program import compile_graph, Options
 from .queries import array_of, is_computed
 
-STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "compile_s": 0.0, "run_s": 0.0}
-_CACHE: dict = {}
+STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "evictions": 0, "compile_s": 0.0, "run_s": 0.0}
+_CACHE: "OrderedDict[tuple, object]" = OrderedDict()  # least recently used first (TINYTORCH_CACHE_PROGRAMS)
+_LOCK = threading.Lock()
 
 
 # Each distinct (op, shape, dtype, arg) -- or ("in", shape, dtype) for an input -- gets a small int once, so a
@@ -80,15 +83,23 @@ def plan(targets, options: Options | None = None, order=None) -> tuple:
     options = options or Options.current()
     order, inputs, key = linearize(targets, order)
     full_key = (key, options.key())
-    prog = _CACHE.get(full_key)
-    if prog is None:
-        prog = compile_graph(order, inputs, targets, options)
+    with _LOCK:
+        prog = _CACHE.get(full_key)
+        if prog is not None:
+            _CACHE.move_to_end(full_key)
+            STATS["cache_hits"] += 1
+            return prog, inputs
+    prog = compile_graph(order, inputs, targets, options)  # outside the lock: another thread may compile too
+    with _LOCK:
         STATS["compiles"] += 1
         STATS["compile_s"] += prog.compile_s
-        _CACHE[full_key] = prog
-        debug.compiled(prog)
-    else:
-        STATS["cache_hits"] += 1
+        prog = _CACHE.setdefault(full_key, prog)
+        _CACHE.move_to_end(full_key)
+        limit = config.get("TINYTORCH_CACHE_PROGRAMS")
+        while len(_CACHE) > limit:  # the least recently used goes; its runners and JIT engine go with it
+            _CACHE.popitem(last=False)
+            STATS["evictions"] += 1
+    debug.compiled(prog)
     return prog, inputs
 
 
@@ -112,11 +123,21 @@ def realize(targets, order=None):
 
 
 def clear_cache() -> None:
-    _CACHE.clear()
+    """Forget every cached Program (their arenas and native engines are freed once nothing else holds them)."""
+    with _LOCK:
+        _CACHE.clear()
 
 
 def cache_size() -> int:
     return len(_CACHE)
+
+
+def cache_bytes() -> int:
+    """What the cached Programs hold: object code, embedded constants and one arena each (per thread that ran
+    it, the arena is allocated once more)."""
+    with _LOCK:
+        progs = list(_CACHE.values())
+    return sum(p.nbytes for p in progs)
 
 
 # ---------------------------------------------------------------- eager mode

@@ -95,11 +95,19 @@ if config.get("TINYTORCH_EAGER"):
 # ---------------------------------------------------------------- what the compiler did
 
 def stats() -> dict:
-    """Counters since start (or `reset_stats()`): realizes, compiles, cache_hits, compile_s, run_s."""
-    return dict(C.STATS)
+    """Counters since start (or `reset_stats()`): realizes, compiles, cache_hits, evictions, compile_s, run_s;
+    and the Program cache now: `programs` cached and the bytes they hold (`program_bytes`)."""
+    return dict(C.STATS, programs=C.cache_size(), program_bytes=C.cache_bytes())
 
 
 def reset_stats() -> None:
     for k in C.STATS:
         C.STATS[k] = 0.0 if isinstance(C.STATS[k], float) else 0
+
+
+def clear_cache() -> None:
+    """Forget every compiled Program: their arenas and native code are freed (once no captured step or
+    other reference holds them). The next realize of each graph compiles again (the disk cache makes a
+    native recompile cheap). At most TINYTORCH_CACHE_PROGRAMS Programs are kept anyway."""
+    C.clear_cache()
 

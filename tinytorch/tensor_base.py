@@ -8,6 +8,7 @@ the class that `tensor.py` hands to `set_tensor_class` as it is defined.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -19,9 +20,13 @@ from .live_tensors import GRAD_LEAVES, LAZY
 from .runtime import Buffer
 
 
-class GradMode:
-    """Whether ops built now record a gradient path (`autograd.no_grad` switches it off)."""
+class _GradMode(threading.local):
+    """Whether ops built now record a gradient path (`autograd.no_grad` switches it off). Per thread, as in
+    PyTorch: one thread's `no_grad` block never changes what another thread records."""
     enabled = True
+
+
+GradMode = _GradMode()
 
 
 class TensorBase:
