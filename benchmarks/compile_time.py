@@ -44,7 +44,7 @@ def child(backend: str, quick: bool) -> dict:
     try:
         from tinytorch.compiler.llvm import jit
         out["llvm_jit"] = dict(jit.STATS)
-    except Exception:  # the llvm package is optional for this report
+    except ImportError:  # the llvm package is optional for this report
         pass
     return out
 
