@@ -297,7 +297,11 @@ def sigmoid(a):
 
 
 def relu(a):
-    return maximum(a, 0)
+    """maximum(a, 0) whose gradient is 0 at exactly 0, as torch.relu's (maximum's "strict" tie rule; a plain
+    maximum splits a tie in half). NaN stays NaN."""
+    if a.dtype.kind == "b":
+        return maximum(a, 0)  # promotes as before
+    return op_result("maximum", (a, wrap(C.const(0, a.shape, a.dtype))), arg="strict")
 
 
 def leaky_relu(a, negative_slope=0.01):
