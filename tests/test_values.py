@@ -46,3 +46,36 @@ def test_relu_stays_one_kernel():
         x = tt.randn(64, 64).realize()
         assert len(tt.plan(x.relu()).kernels) == 1
         assert len(tt.plan((x.relu() * 2 + 1).sum()).kernels) == 1
+
+
+# ---------------------------------------------------------------- argmax / argmin with NaN
+
+NAN, INF = float("nan"), float("inf")
+ROWS = [
+    [1.0, NAN, 3.0, 2.0],        # NaN in the middle, a larger value after it
+    [NAN, 5.0, NAN, -1.0],       # NaN first and again later: the first one
+    [3.0, 1.0, 2.0, NAN],        # NaN last
+    [NAN, NAN, NAN, NAN],        # all NaN
+    [2.0, 7.0, 7.0, -7.0],       # tie for the max: the first index
+    [-7.0, 2.0, -7.0, 2.0],      # tie for the min
+    [-INF, INF, 0.0, INF],       # +inf ties
+    [-INF, -INF, -INF, -INF],    # all -inf
+    [INF, -INF, NAN, -INF],      # inf before a NaN: NaN still wins
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_argmax_argmin_with_nan_match_torch(mode, dtype):
+    data = np.asarray(ROWS, dtype)
+    x, xt = tt.tensor(data), torch.tensor(data)
+    for ours, theirs in ((x.argmax(1), xt.argmax(1)), (x.argmin(1), xt.argmin(1)),
+                         (x.T.argmax(0), xt.T.argmax(0)), (x.max(1).indices, xt.max(1).indices),
+                         (x.min(1).indices, xt.min(1).indices), (x.argmax(), xt.argmax()),
+                         (x.argmin(), xt.argmin())):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_argmax_of_int_rows_unchanged(mode):
+    data = np.array([[3, 9, 9, 1], [-5, -5, 2, 2]], np.int64)
+    np.testing.assert_array_equal(tt.tensor(data).argmax(1).numpy(), torch.tensor(data).argmax(1).numpy())
+    np.testing.assert_array_equal(tt.tensor(data).argmin(1).numpy(), torch.tensor(data).argmin(1).numpy())
