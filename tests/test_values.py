@@ -79,3 +79,35 @@ def test_argmax_of_int_rows_unchanged(mode):
     data = np.array([[3, 9, 9, 1], [-5, -5, 2, 2]], np.int64)
     np.testing.assert_array_equal(tt.tensor(data).argmax(1).numpy(), torch.tensor(data).argmax(1).numpy())
     np.testing.assert_array_equal(tt.tensor(data).argmin(1).numpy(), torch.tensor(data).argmin(1).numpy())
+
+
+# ---------------------------------------------------------------- native sin/cos of huge arguments
+
+def test_two_over_pi_pieces_are_the_bits_of_two_over_pi():
+    mpmath = pytest.importorskip("mpmath")
+    from tinytorch.compiler.llvm import mathfns
+    mpmath.mp.prec = 300
+    bits = int(mpmath.floor(2 / mpmath.pi * mpmath.mpf(2) ** 174))
+    assert sum(k << (29 * (5 - i)) for i, k in enumerate(mathfns.TWO_OVER_PI_29)) == bits
+
+
+@pytest.mark.parametrize("fn", ["sin", "cos"])
+def test_llvm_sin_cos_of_any_float32(fn):
+    x = np.geomspace(1e-30, 3.4e38, 20001).astype(np.float32)
+    x = np.concatenate([x, -x, np.float32([1e18, 1e20, 1e25, 3.4028235e38, 0.0])])
+    with tt.using_backend("llvm"):
+        got = getattr(tt.tensor(x), fn)().numpy()
+    want = getattr(np, fn)(x.astype(np.float64))
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["sin", "cos"])
+def test_llvm_sin_cos_float64(fn, rng):
+    x = np.concatenate([rng.uniform(-1e5, 1e5, 20000), np.geomspace(1e5, 1e38, 2000), [1e18, 1e20, 1e25]])
+    x = np.concatenate([x, -x])
+    with tt.using_backend("llvm"):
+        got = getattr(tt.tensor(x), fn)().numpy()
+    np.testing.assert_allclose(got, getattr(np, fn)(x), rtol=0, atol=1e-7)
+    with tt.using_backend("llvm"):  # beyond float32's range: NaN, never a value out of [-1, 1]
+        far = getattr(tt.tensor(np.array([1e39, -1e300])), fn)().numpy()
+    assert np.all(np.isnan(far) | (np.abs(far) <= 1))
