@@ -111,3 +111,36 @@ def test_llvm_sin_cos_float64(fn, rng):
     with tt.using_backend("llvm"):  # beyond float32's range: NaN, never a value out of [-1, 1]
         far = getattr(tt.tensor(np.array([1e39, -1e300])), fn)().numpy()
     assert np.all(np.isnan(far) | (np.abs(far) <= 1))
+
+
+# ---------------------------------------------------------------- finite gradients at the extremes
+
+EXTREMES = [-1e4, -1000.0, -100.0, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 100.0, 1000.0, 1e4]
+ACTIVATIONS = {
+    "sigmoid": (lambda x: x.sigmoid(), torch.sigmoid),
+    "silu": (lambda x: x.silu(), torch.nn.functional.silu),
+    "softplus": (lambda x: x.softplus(), torch.nn.functional.softplus),
+    "tanh": (lambda x: x.tanh(), torch.tanh),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_gradients_finite_at_extremes(mode, name, dtype):
+    ours, theirs = ACTIVATIONS[name]
+    x = param(EXTREMES, dtype)
+    y = ours(x)
+    y.sum().backward()
+    xt = torch.tensor(np.asarray(EXTREMES, dtype), requires_grad=True)
+    yt = theirs(xt)
+    yt.sum().backward()
+    assert np.all(np.isfinite(x.grad.numpy())), x.grad.numpy()
+    tol = dict(rtol=1e-5, atol=1e-12) if dtype == "float32" else dict(rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=tol["rtol"], atol=1e-12)
+
+
+def test_sigmoid_at_minus_1000_has_gradient_zero(mode):
+    x = param([-1000.0])
+    x.sigmoid().sum().backward()
+    assert x.grad.numpy()[0] == 0.0
