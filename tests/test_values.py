@@ -144,3 +144,54 @@ def test_sigmoid_at_minus_1000_has_gradient_zero(mode):
     x = param([-1000.0])
     x.sigmoid().sum().backward()
     assert x.grad.numpy()[0] == 0.0
+
+
+# ---------------------------------------------------------------- assign between forward and backward
+
+def test_backward_after_assign_of_a_saved_leaf_raises(mode):
+    w = param(np.ones((3, 4)))
+    x = tt.tensor(np.ones((2, 3), np.float32))
+    loss = (x @ w).sum()
+    with tt.no_grad():
+        w.assign(w - 1)
+    with pytest.raises(RuntimeError, match=r"float32\[3, 4\] tensor that `matmul` saved .* overwritten by assign"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match=r"float32\[3, 4\] .* overwritten by assign"):
+        tt.grad(loss, [w])
+
+
+def test_backward_after_assign_of_saved_data_raises(mode):
+    a = param([1.0, 2.0, 3.0])
+    s = tt.tensor(np.full(3, 2.0, np.float32))
+    loss = (a * s).sum()
+    s.assign(s * 0 + 5)
+    with pytest.raises(RuntimeError, match=r"float32\[3\] tensor that `mul` saved"):
+        loss.backward()
+
+
+def test_assign_not_read_by_the_gradient_is_fine(mode):
+    a = param([1.0, 2.0, 3.0])
+    s = tt.tensor(np.full(3, 2.0, np.float32))
+    loss = (a + s).sum()  # add's gradient reads neither operand
+    s.assign(s * 0 + 5)
+    loss.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_training_loop_with_step_after_backward_unaffected(mode):
+    w = param(np.ones((3, 2)))
+    opt = tt.optim.SGD([w], lr=0.1)
+    x = tt.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    for _ in range(3):
+        opt.zero_grad()
+        loss = ((x @ w) ** 2).mean()
+        loss.backward()
+        opt.step()
+    wt = torch.ones(3, 2, requires_grad=True)
+    optt = torch.optim.SGD([wt], lr=0.1)
+    xt = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    for _ in range(3):
+        optt.zero_grad()
+        ((xt @ wt) ** 2).mean().backward()
+        optt.step()
+    np.testing.assert_allclose(w.numpy(), wt.detach().numpy(), rtol=1e-5)
