@@ -284,10 +284,13 @@ def test_ties_follow_torch(name, ours, theirs):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
 
 
-def test_relu_at_zero_splits_like_maximum():
-    """relu is maximum(x, 0), so at exactly 0 its gradient is maximum's tie share 0.5; torch.relu gives 0."""
+def test_relu_at_zero_has_gradient_zero_like_torch():
+    """relu's gradient is g * (x > 0): 0 at exactly 0 as torch.relu's, while maximum(x, 0) still splits a tie."""
     x = param([-1.0, 0.0, 2.0])
     x.relu().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
+    x = param([-1.0, 0.0, 2.0])
+    tt.maximum(x, 0.0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 1.0])
 
 

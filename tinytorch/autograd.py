@@ -17,7 +17,7 @@ import numpy as np
 
 from . import compiler as C
 from .live_tensors import GRAD_LEAVES
-from .tensor_base import GradMode, TensorBase, from_data, wrap
+from .tensor_base import OVERWRITTEN, GradMode, TensorBase, from_data, wrap
 
 
 @contextlib.contextmanager
@@ -79,12 +79,36 @@ def grad_nodes(roots, root_grads, wanted, stop=frozenset(), order=None):
         vjp = ops[n.op].vjp
         if vjp is None:
             continue
-        for s, gs, needed in zip(n.srcs, _call_vjp(vjp, n, g, need), need):
+        outs = _call_vjp(vjp, n, g, need)
+        if OVERWRITTEN:
+            _check_not_overwritten(n, outs, order)
+        for s, gs, needed in zip(n.srcs, outs, need):
             if gs is None or not needed:
                 continue
             k = id(s)
             grads[k] = C.ops.add(grads[k], gs) if k in grads else gs
     return {k: grads[k] for k in wanted if k in grads}
+
+
+def _overwritten_message(who, leaf, op):
+    return (f"{who}: a {leaf.dtype.name}{list(leaf.shape)} tensor that `{op}` saved for the gradient was "
+            f"overwritten by assign() after the graph was built, so its gradient would be lost or use the new "
+            f"values; call backward() before the assign (e.g. before optimizer.step()), or build the forward "
+            f"pass again after it")
+
+
+def _check_not_overwritten(n, outs, order):
+    """Raise if the VJP of `n` reads a source whose Buffer `assign` overwrote after the graph was built (the
+    gradient would silently use the new values), as PyTorch's version counter check does. Only a source the
+    gradient nodes actually use counts (add's VJP reads none); the walk stops at the forward graph."""
+    stale = [s for s in n.srcs if s.op == "buffer" and s in OVERWRITTEN]
+    if not stale:
+        return
+    forward = {id(m) for m in order}
+    used = {id(m) for m in C.ir.toposort([o for o in outs if o is not None], stop=lambda m: id(m) in forward)}
+    for s in stale:
+        if id(s) in used:
+            raise RuntimeError(_overwritten_message("backward", s, n.op))
 
 
 def _call_vjp(vjp, n, g, need):
@@ -128,6 +152,15 @@ def _with_graph(g) -> TensorBase:
     return t
 
 
+def _check_leaves_not_overwritten(order):
+    """A leaf that collected gradients when the graph was built, then was overwritten by assign: its tensor
+    now stands on a new leaf, so the gradient would silently be lost (`.grad` None). Raise instead."""
+    for n in order:
+        if n.op == "buffer" and OVERWRITTEN.get(n):
+            user = next((m.op for m in order if any(s is n for s in m.srcs)), "the graph")
+            raise RuntimeError(_overwritten_message("backward", n, user))
+
+
 def backward(output: TensorBase, gradient=None) -> None:
     """Accumulate d(output)/d(leaf) into `.grad` of every leaf that requires grad (as PyTorch does)."""
     if not output.requires_grad:
@@ -136,6 +169,8 @@ def backward(output: TensorBase, gradient=None) -> None:
     seed = _seed(output, gradient)
     order = C.ir.toposort([output._node], stop=lambda n: n.op == "detach" or n in GRAD_LEAVES)
     leaves, dead = {}, False
+    if OVERWRITTEN:
+        _check_leaves_not_overwritten(order)
     for n in order:
         ref = GRAD_LEAVES.get(n)
         if ref is not None:
@@ -175,6 +210,8 @@ def grad(outputs, inputs, grad_outputs=None, allow_unused: bool = False, create_
         if not i.requires_grad:
             raise RuntimeError(f"grad: input {k} of shape {i.shape} does not require grad")
     seeds = [_seed(o, g) for o, g in zip(outputs, grad_outputs)]
+    if OVERWRITTEN:
+        _check_leaves_not_overwritten(C.ir.toposort([o._node for o in outputs], stop=lambda n: n.op == "detach"))
     got = grad_nodes([o._node for o in outputs], seeds, [id(i._node) for i in inputs])
     result = []
     for i in inputs:

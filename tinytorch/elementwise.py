@@ -292,12 +292,21 @@ def tan(a): return sin(a) / cos(a)
 
 
 def sigmoid(a):
+    """1 / (1 + exp(-a)) written with e = exp(-|a|) <= 1: 1 / (1 + e) for a >= 0, e / (1 + e) below. exp never
+    overflows, so the gradient stays finite (0 at a = -1000, where exp(1000) * 0 gave NaN), as torch's.
+    -|a| is a `where`, not abs, so the gradient at 0 is 1/4 (abs' is 0 there)."""
     a = a if a.dtype.kind == "f" else a.float()
-    return reciprocal(exp(neg(a)) + 1)
+    nonneg = ge(a, 0)
+    e = exp(where(nonneg, neg(a), a))
+    return where(nonneg, 1.0, e) / (e + 1)
 
 
 def relu(a):
-    return maximum(a, 0)
+    """maximum(a, 0) whose gradient is 0 at exactly 0, as torch.relu's (maximum's "strict" tie rule; a plain
+    maximum splits a tie in half). NaN stays NaN."""
+    if a.dtype.kind == "b":
+        return maximum(a, 0)  # promotes as before
+    return op_result("maximum", (a, wrap(C.const(0, a.shape, a.dtype))), arg="strict")
 
 
 def leaky_relu(a, negative_slope=0.01):

@@ -127,7 +127,10 @@ def argmax(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorB
         n = x.shape[d]
         pos = wrap(C.build("arange", arg=(0, 1, n, dtypes.int64))).reshape(
             tuple(n if i == d else 1 for i in range(x.ndim)))
-        cand = where(x == top, pos, n)
+        hit = x == top
+        if x.dtype.kind == "f":  # a NaN is the max (the row's max is NaN), as in PyTorch: its first index wins
+            hit = hit | (x != x)
+        cand = where(hit, pos, n)
         first = -_reduce("max", -cand, (d,), True)
     return _finish(x, first, (d,), keepdim)
 

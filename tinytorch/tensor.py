@@ -21,7 +21,8 @@ from .elementwise import ElementwiseMixin, as_tensor
 from .lazy import realize
 from .movement import MovementMixin
 from .reduce import ReduceMixin
-from .tensor_base import TensorBase, op_result, set_tensor_class, wrap
+from .live_tensors import GRAD_LEAVES
+from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
 
 
 class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
@@ -94,6 +95,8 @@ class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
         if not C.is_computed(self._node):
             self.realize()
         target = self._node if self._node.op == "buffer" else C.leaf(C.buffer_of(self._node))
+        if target is self._node:  # graphs built on this leaf must not be differentiated after the write
+            OVERWRITTEN[target] = target in GRAD_LEAVES
         self._set_node(C.build("assign", target, value._node))
         return self
 

@@ -20,6 +20,13 @@ from .live_tensors import GRAD_LEAVES, LAZY
 from .runtime import Buffer
 
 
+# Buffer leaves whose data `Tensor.assign` overwrote (or will, once realized) after graphs were built on them,
+# weakly keyed by the old leaf node -> whether that node was a leaf collecting gradients. A graph built before
+# the assign still reads the leaf, but its Buffer now holds the new values: backward must not use it
+# (PyTorch's version counter check). The tensor itself moves on to a fresh leaf, which is not in here.
+OVERWRITTEN: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 class _GradMode(threading.local):
     """Whether ops built now record a gradient path (`autograd.no_grad` switches it off). Per thread, as in
     PyTorch: one thread's `no_grad` block never changes what another thread records."""

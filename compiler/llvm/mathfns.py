@@ -7,7 +7,8 @@ anyone can check), with enough terms that truncation is below half an ulp on the
 
 Max error, measured by tests/test_llvm_codegen.py over dense ranges against long double (x86 80-bit):
     exp, log, tanh: float32 <= 2 ulp, float64 <= 2 ulp (measured 1, 1, 2 for both)
-    sin, cos: <= 2 ulp for |x| <= 1e4 (float32 reduces in double); past ~1e6 the reduction degrades
+    sin, cos: <= 2 ulp for |x| <= 1e4; float32 reduces exactly for every finite x (`_quarter_turns_mod4`),
+              float64 by Cody-Waite below 1e6, float32-level above it, NaN past 2^128
     erf: abs error <= 4.2e-7 (float32, every float32 in [0, 10] against float64 erf; the cancellation in
          1 - t*exp(..) near small |x|), <= 1.2e-7 (float64, measured 8.3e-8): the Numerical Recipes erfc fit
          that the NumPy backend's `ops._erf` also uses, so both backends agree (within 3.8e-7 in float32,
@@ -167,17 +168,60 @@ SIN_TERMS = {False: 5, True: 9}  # after r: r^3/3! ... ; |r| <= pi/4
 COS_TERMS = {False: 6, True: 10}  # after 1: r^2/2! ...
 
 
+# 2/pi in 29-bit pieces: piece i is TWO_OVER_PI_29[i] * 2**(-29*(i+1)), the bits of 2/pi from 2^-(29i+1) down
+# (floor(2/pi * 2**174), cut in six; tests/test_values.py checks them against mpmath). A float32 has 24
+# significant bits, so its product with a piece is exact in double (24 + 29 <= 53).
+TWO_OVER_PI_29 = (341782637, 423170132, 352195499, 488592205, 461485765, 90590992)
+TWO_OVER_PI_PIECES = tuple(k * 2.0 ** (-29 * (i + 1)) for i, k in enumerate(TWO_OVER_PI_29))
+CODY_WAITE_MAX = 1e6  # float64 |x| below: k = rint(x*2/pi) < 2^20, so k * (a 33-bit piece of pi/2) is exact
+
+
+def _quarter_turns_mod4(b, parts):
+    """x * 2/pi reduced mod 4, exactly enough for any |x| < 2^128, from x = sum(parts) (doubles of at most
+    24 significant bits: a float32 is one part).
+
+    Each product part * piece is exact; p - 4*rint(p/4) keeps it mod 4 exactly (p/4, rint and 4*n are
+    exact, and p >= 2^55 is a multiple of 8, giving 0), so what is summed lies in [-2, 2] and the sum's
+    error is a few 2^-52 quarter turns, whatever the size of x (Payne-Hanek without a table: the pieces
+    whose product is a multiple of 4 for every x cost only a multiply). The last piece's products are
+    below 2^-17 and are added as they are; the bits of 2/pi left out are worth < x * 2^-174 <= 2^-46."""
+    s = None
+    for part in parts:
+        for i, piece in enumerate(TWO_OVER_PI_PIECES):
+            p = b.fmul(part, c(F64, piece))
+            if i < len(TWO_OVER_PI_PIECES) - 1:
+                n4 = call(b, "rint", b.fmul(p, c(F64, 0.25)))
+                p = call(b, "fma", n4, c(F64, -4.0), p)
+            s = p if s is None else b.fadd(s, p)
+    return s
+
+
 def _sincos(b, x):
-    """(sin(r), cos(r), quadrant) with x = k*pi/2 + r; float32 reduces in double."""
+    """(sin(r), cos(r), quadrant) with x = k*pi/2 + r, |r| <= pi/4, k mod 4 the quadrant.
+
+    float32 reduces exactly by `_quarter_turns_mod4` in double, so any finite float32 gets its ulp-level
+    result (1e20 no longer gives 1e33). float64 reduces by Cody-Waite (4 pieces of pi/2) below
+    CODY_WAITE_MAX; above, x is split into three float32-sized parts reduced the same way: float32-level
+    accuracy up to |x| < 2^128, NaN beyond (where the parts overflow), never a value out of [-1, 1]."""
     f = fmt(x)
-    xd = b.fpext(x, F64) if not f.double else x
-    k = call(b, "rint", b.fmul(xd, c(F64, 2 / math.pi)))
-    nk = b.fneg(k)
-    r = xd
-    for piece in (PIO2 if f.double else PIO2[:2]):
-        r = call(b, "fma", nk, c(F64, piece), r)
     if not f.double:
-        r = b.fptrunc(r, F32)
+        t = _quarter_turns_mod4(b, [b.fpext(x, F64)])
+        k = call(b, "rint", t)
+        r = b.fptrunc(b.fmul(b.fsub(t, k), c(F64, math.pi / 2)), F32)
+    else:
+        k_cw = call(b, "rint", b.fmul(x, c(F64, 2 / math.pi)))
+        r_cw = x
+        for piece in PIO2:
+            r_cw = call(b, "fma", b.fneg(k_cw), c(F64, piece), r_cw)
+        hi = b.fpext(b.fptrunc(x, F32), F64)
+        rest = b.fsub(x, hi)
+        mid = b.fpext(b.fptrunc(rest, F32), F64)
+        t = _quarter_turns_mod4(b, [hi, mid, b.fsub(rest, mid)])
+        k_big = call(b, "rint", t)
+        r_big = b.fmul(b.fsub(t, k_big), c(F64, math.pi / 2))
+        small = b.fcmp_ordered("<", call(b, "fabs", x), c(F64, CODY_WAITE_MAX))
+        k = b.select(small, k_cw, k_big)
+        r = b.select(small, r_cw, r_big)
     z = b.fmul(r, r)
     s_coef = [(-1) ** j / math.factorial(2 * j + 1) for j in range(1, SIN_TERMS[f.double] + 1)]
     c_coef = [(-1) ** j / math.factorial(2 * j) for j in range(1, COS_TERMS[f.double] + 1)]
