@@ -95,7 +95,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "before and after the passes; 4 and above: and the generated code", minimum=0),
     Setting("TINYTORCH_NUM_THREADS", "int", _cpu_count, "threads that split a big native loop",
             minimum=1),
-    Setting("TINYTORCH_CACHE_PROGRAMS", "int", 256, "compiled Programs kept in memory (least recently used "
+    Setting("TINYTORCH_CACHE_PROGRAMS", "int", 128, "compiled Programs kept in memory (least recently used "
             "evicted first, freeing its arena and native code); `tinytorch.stats()` reports how many and their "
             "bytes", minimum=1),
     Setting("TINYTORCH_CACHE_DIR", "path", _cache_home, "where compiled native object code is cached on "
