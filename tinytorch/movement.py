@@ -335,11 +335,18 @@ def split(x: TensorBase, split_size_or_sections, dim: int = 0):
     d = normalize_dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
+        if split_size_or_sections < 0 or (split_size_or_sections == 0 and n):
+            raise ValueError(f"split: split_size must be >= 1 (0 only for an empty dim), got "
+                             f"{split_size_or_sections} for dim {d} of {x.shape}")
+        if n == 0:
+            return (x,)
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: section sizes must be >= 0, got {sizes} for dim {d} of {x.shape}")
         if sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} do not add up to dim {d} of size {n}")
     out, start = [], 0
@@ -350,8 +357,12 @@ def split(x: TensorBase, split_size_or_sections, dim: int = 0):
 
 
 def chunk(x: TensorBase, chunks: int, dim: int = 0):
-    n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
-    return split(x, -(-n // chunks), dim)
+    """At most `chunks` pieces of equal size (the last smaller), as PyTorch's: chunks must be >= 1."""
+    d = normalize_dim(dim, x.ndim, "chunk")
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be an int >= 1, got {chunks!r} for dim {d} of {x.shape}")
+    n = x.shape[d]
+    return split(x, -(-n // chunks), dim) if n else (x,) * chunks  # an empty dim: `chunks` empty pieces, as torch
 
 
 def flip(x: TensorBase, dims) -> TensorBase:
@@ -368,7 +379,11 @@ def flip(x: TensorBase, dims) -> TensorBase:
 def unfold_windows(x: TensorBase, kernel, stride=1, dilation=1) -> TensorBase:
     """Sliding windows over the last two dims: (..., H, W) -> (..., kh, kw, out_h, out_w), a view."""
     pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    return op_result("unfold", (x,), arg=(pair(kernel), pair(stride), pair(dilation)))
+    kernel, stride, dilation = pair(kernel), pair(stride), pair(dilation)
+    if min(kernel + stride + dilation) < 1:  # the shape rule would divide by a zero stride
+        raise ValueError(f"unfold: kernel {kernel}, stride {stride} and dilation {dilation} must all be >= 1 "
+                         f"(input {x.shape})")
+    return op_result("unfold", (x,), arg=(kernel, stride, dilation))
 
 
 def matmul(a: TensorBase, b: TensorBase) -> TensorBase:

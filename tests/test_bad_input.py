@@ -1,0 +1,107 @@
+"""Bad arguments to the public API: one clear error at the user's line, naming the op, the argument and the shape.
+
+Each row of BAD builds one bad call on lazy inputs; the test checks the exception type, that the message names
+what it should, that nothing was realized on the way and that no frame is inside realize (the error is raised
+when the op is built). Rows marked in TORCH_REFUSES are checked against PyTorch too: it refuses them as well.
+"""
+from __future__ import annotations
+
+import re
+import traceback
+
+import numpy as np
+import pytest
+import torch
+
+import tinytorch as tt
+import tinytorch.nn as nn
+import tinytorch.nn.functional as F
+
+
+def lazy(*shape, dtype="float32"):
+    """An unrealized tensor, so an error can only come from building."""
+    return tt.tensor(np.ones(shape, dtype)) * 1
+
+
+IMG, W = (1, 2, 5, 5), (3, 2, 3, 3)
+IMG_S = re.escape(str(IMG))
+
+BAD = [  # (name, build, exception, regex the message must match)
+    # window ops: stride and dilation >= 1, padding >= 0, a kernel of at least one pixel
+    ("conv2d padding -1", lambda: F.conv2d(lazy(*IMG), lazy(*W), padding=-1), ValueError,
+     r"conv2d: padding must be >= 0, got \(-1, -1\).*" + IMG_S),
+    ("conv2d dilation 0", lambda: F.conv2d(lazy(*IMG), lazy(*W), dilation=0), ValueError,
+     r"conv2d: dilation must be >= 1.*" + IMG_S),
+    ("conv2d stride 0", lambda: F.conv2d(lazy(*IMG), lazy(*W), stride=0), ValueError,
+     r"conv2d: stride must be >= 1.*" + IMG_S),
+    ("conv2d stride (1, -1)", lambda: F.conv2d(lazy(*IMG), lazy(*W), stride=(1, -1)), ValueError,
+     r"conv2d: stride must be >= 1, got \(1, -1\)"),
+    ("conv2d padding str", lambda: F.conv2d(lazy(*IMG), lazy(*W), padding="full"), ValueError,
+     r"conv2d: padding must be.*'valid' or 'same', got 'full'"),
+    ("Conv2d stride 0", lambda: nn.Conv2d(2, 3, 3, stride=0), ValueError, r"Conv2d: stride must be >= 1"),
+    ("Conv2d padding -2", lambda: nn.Conv2d(2, 3, 3, padding=-2), ValueError, r"Conv2d: padding must be >= 0"),
+    ("Conv2d padding str", lambda: nn.Conv2d(2, 3, 3, padding="full"), ValueError, r"Conv2d: padding.*'full'"),
+    ("max_pool2d stride 0", lambda: F.max_pool2d(lazy(*IMG), 2, stride=0), ValueError,
+     r"max_pool2d: stride must be >= 1.*" + IMG_S),
+    ("max_pool2d kernel 0", lambda: F.max_pool2d(lazy(*IMG), 0), ValueError, r"max_pool2d: kernel_size must be >= 1"),
+    ("max_pool2d padding -1", lambda: F.max_pool2d(lazy(*IMG), 2, padding=-1), ValueError,
+     r"max_pool2d: padding must be >= 0"),
+    ("max_pool2d dilation 0", lambda: F.max_pool2d(lazy(*IMG), 2, dilation=0), ValueError,
+     r"max_pool2d: dilation must be >= 1"),
+    ("avg_pool2d stride 0", lambda: F.avg_pool2d(lazy(*IMG), 2, stride=0), ValueError,
+     r"avg_pool2d: stride must be >= 1.*" + IMG_S),
+    ("MaxPool2d stride 0", lambda: nn.MaxPool2d(2, stride=0), ValueError, r"MaxPool2d: stride must be >= 1"),
+    ("AvgPool2d padding -1", lambda: nn.AvgPool2d(2, padding=-1), ValueError, r"AvgPool2d: padding must be >= 0"),
+    ("unfold_patches stride 0", lambda: F.unfold_patches(lazy(*IMG), 2, stride=0), ValueError,
+     r"unfold: stride must be >= 1"),
+    # chunk and split
+    ("chunk 0", lambda: lazy(6).chunk(0), ValueError, r"chunk: chunks must be an int >= 1, got 0.*\(6,\)"),
+    ("chunk -1", lambda: lazy(6).chunk(-1), ValueError, r"chunk: chunks must be an int >= 1, got -1"),
+    ("split 0", lambda: lazy(6).split(0), ValueError, r"split: split_size must be >= 1.*got 0.*\(6,\)"),
+    ("split -2", lambda: lazy(6).split(-2), ValueError, r"split: split_size must be >= 1.*got -2"),
+    ("split sections negative", lambda: lazy(6).split([3, -1, 4]), ValueError,
+     r"split: section sizes must be >= 0, got \[3, -1, 4\].*\(6,\)"),
+]
+
+TORCH_REFUSES = {
+    "conv2d padding -1": lambda: torch.nn.functional.conv2d(torch.ones(IMG), torch.ones(W), padding=-1),
+    "conv2d dilation 0": lambda: torch.nn.functional.conv2d(torch.ones(IMG), torch.ones(W), dilation=0),
+    "conv2d stride 0": lambda: torch.nn.functional.conv2d(torch.ones(IMG), torch.ones(W), stride=0),
+    "max_pool2d stride 0": lambda: torch.nn.functional.max_pool2d(torch.ones(IMG), 2, stride=0),
+    "avg_pool2d stride 0": lambda: torch.nn.functional.avg_pool2d(torch.ones(IMG), 2, stride=0),
+    "chunk 0": lambda: torch.ones(6).chunk(0),
+    "split 0": lambda: torch.ones(6).split(0),
+    "split -2": lambda: torch.ones(6).split(-2),
+    "split sections negative": lambda: torch.ones(6).split([3, -1, 4]),
+}
+
+
+def _in_realize(tb) -> bool:
+    return any(part in frame.filename for frame in traceback.extract_tb(tb)
+               for part in ("realizer.py", "executor.py", "program.py", "/compiler/"))
+
+
+@pytest.mark.parametrize("name,build,exc,pattern", BAD, ids=[b[0] for b in BAD])
+def test_bad_argument_fails_at_build(name, build, exc, pattern):
+    before = tt.stats()["realizes"]
+    with pytest.raises(exc, match=pattern) as info:
+        build()
+    assert tt.stats()["realizes"] == before, f"{name}: something was realized before the error"
+    assert not _in_realize(info.tb), f"{name}: raised from inside the compiler:\n" + \
+        "".join(traceback.format_tb(info.tb))
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_REFUSES))
+def test_torch_refuses_the_same(name):
+    assert name in {b[0] for b in BAD}
+    with pytest.raises((RuntimeError, ValueError, IndexError, TypeError, OverflowError)):
+        TORCH_REFUSES[name]()
+
+
+def test_chunk_and_split_edges_match_torch():
+    for n, arg in [(6, 4), (7, 3), (0, 3), (5, 5), (5, 9)]:
+        ours = [p.shape for p in tt.arange(n).chunk(arg)]
+        theirs = [tuple(p.shape) for p in torch.arange(n).chunk(arg)]
+        assert ours == theirs, (n, arg)
+    assert [p.shape for p in tt.arange(6).split([6, 0])] == [(6,), (0,)]
+    assert [p.shape for p in tt.arange(0).split(0)] == [tuple(p.shape) for p in torch.arange(0).split(0)]
