@@ -61,6 +61,22 @@ BAD = [  # (name, build, exception, regex the message must match)
     ("split -2", lambda: lazy(6).split(-2), ValueError, r"split: split_size must be >= 1.*got -2"),
     ("split sections negative", lambda: lazy(6).split([3, -1, 4]), ValueError,
      r"split: section sizes must be >= 0, got \[3, -1, 4\].*\(6,\)"),
+    # creation: an empty range, integers that do not fit, negative sizes
+    ("randint low == high", lambda: tt.randint(5, 5, (3,)), ValueError, r"randint: low must be less than high.*5"),
+    ("randint low > high", lambda: tt.randint(5, 2, (3,)), ValueError, r"randint: low must be less than high"),
+    ("randint high 0", lambda: tt.randint(0, (3,)), ValueError, r"randint: low must be less than high"),
+    ("tensor 2**63", lambda: tt.tensor([2**63]), OverflowError, r"tensor: the integer 9223372036854775808.*int64"),
+    ("tensor -2**63-1", lambda: tt.tensor([[1], [-2**63 - 1]]), OverflowError, r"tensor:.*-9223372036854775809"),
+    ("tensor 2**64", lambda: tt.tensor([1, 2**64]), OverflowError, r"tensor: the integer 18446744073709551616"),
+    ("tensor scalar 2**63", lambda: tt.tensor(2**63), OverflowError, r"tensor:.*int64"),
+    ("tensor int32 2**40", lambda: tt.tensor([2**40], dtype=tt.int32), OverflowError, r"tensor:.*int32"),
+    ("zeros negative", lambda: tt.zeros(2, -3), ValueError, r"zeros: sizes must be non-negative, got \(2, -3\)"),
+    ("ones negative", lambda: tt.ones((-1,)), ValueError, r"ones: sizes must be non-negative"),
+    ("empty negative", lambda: tt.empty(-1, 2), ValueError, r"empty: sizes must be non-negative"),
+    ("full negative", lambda: tt.full((2, -1), 3.0), ValueError, r"full: sizes must be non-negative"),
+    ("rand negative", lambda: tt.rand(2, -3), ValueError, r"rand: sizes must be non-negative"),
+    ("randn negative", lambda: tt.randn(-2), ValueError, r"randn: sizes must be non-negative"),
+    ("randint negative", lambda: tt.randint(0, 5, (-2,)), ValueError, r"randint: sizes must be non-negative"),
 ]
 
 TORCH_REFUSES = {
@@ -73,6 +89,14 @@ TORCH_REFUSES = {
     "split 0": lambda: torch.ones(6).split(0),
     "split -2": lambda: torch.ones(6).split(-2),
     "split sections negative": lambda: torch.ones(6).split([3, -1, 4]),
+    "randint low == high": lambda: torch.randint(5, 5, (3,)),
+    "randint low > high": lambda: torch.randint(5, 2, (3,)),
+    "tensor 2**63": lambda: torch.tensor([2**63]),
+    "tensor 2**64": lambda: torch.tensor([1, 2**64]),
+    "tensor int32 2**40": lambda: torch.tensor([2**40], dtype=torch.int32),
+    "zeros negative": lambda: torch.zeros(2, -3),
+    "rand negative": lambda: torch.rand(2, -3),
+    "randn negative": lambda: torch.randn(-2),
 }
 
 
@@ -105,3 +129,10 @@ def test_chunk_and_split_edges_match_torch():
         assert ours == theirs, (n, arg)
     assert [p.shape for p in tt.arange(6).split([6, 0])] == [(6,), (0,)]
     assert [p.shape for p in tt.arange(0).split(0)] == [tuple(p.shape) for p in torch.arange(0).split(0)]
+
+
+def test_in_range_integers_are_kept_exactly():
+    big = [2**63 - 1, -2**63]
+    assert tt.tensor(big).numpy().tolist() == big
+    assert tt.tensor(np.array([2**63], np.uint64), dtype=tt.float64).numpy().tolist() == [2.0**63]
+    assert tt.randint(4, 5, (3,)).numpy().tolist() == [4, 4, 4]
