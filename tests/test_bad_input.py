@@ -77,6 +77,17 @@ BAD = [  # (name, build, exception, regex the message must match)
     ("rand negative", lambda: tt.rand(2, -3), ValueError, r"rand: sizes must be non-negative"),
     ("randn negative", lambda: tt.randn(-2), ValueError, r"randn: sizes must be non-negative"),
     ("randint negative", lambda: tt.randint(0, 5, (-2,)), ValueError, r"randint: sizes must be non-negative"),
+    # class indices held as data are range-checked (a lazy index tensor is not realized to check it)
+    ("one_hot index 5", lambda: F.one_hot(tt.tensor([0, 5]), 3), IndexError,
+     r"one_hot: class index 5 is out of range for 3 classes \(indices \(2,\)"),
+    ("one_hot index -1", lambda: F.one_hot(tt.tensor([0, -1]), 3), IndexError, r"one_hot: class index -1"),
+    ("one_hot num_classes -2", lambda: F.one_hot(tt.tensor([0, 1]), -2), ValueError, r"one_hot: num_classes.*-2"),
+    ("cross_entropy target 3", lambda: F.cross_entropy(lazy(2, 3), tt.tensor([0, 3])), IndexError,
+     r"cross_entropy: class index 3 is out of range for 3 classes"),
+    ("cross_entropy target -1", lambda: F.cross_entropy(lazy(2, 3), tt.tensor([0, -1])), IndexError,
+     r"cross_entropy: class index -1"),
+    ("nll_loss target 4", lambda: F.nll_loss(lazy(2, 3, 5), tt.tensor([[0] * 5, [4] * 5])), IndexError,
+     r"nll_loss: class index 4 is out of range for 3 classes"),
 ]
 
 TORCH_REFUSES = {
@@ -97,6 +108,10 @@ TORCH_REFUSES = {
     "zeros negative": lambda: torch.zeros(2, -3),
     "rand negative": lambda: torch.rand(2, -3),
     "randn negative": lambda: torch.randn(-2),
+    "one_hot index 5": lambda: torch.nn.functional.one_hot(torch.tensor([0, 5]), 3),
+    "one_hot index -1": lambda: torch.nn.functional.one_hot(torch.tensor([0, -1]), 3),
+    "cross_entropy target 3": lambda: torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3])),
+    "cross_entropy target -1": lambda: torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor([0, -1])),
 }
 
 
@@ -136,3 +151,9 @@ def test_in_range_integers_are_kept_exactly():
     assert tt.tensor(big).numpy().tolist() == big
     assert tt.tensor(np.array([2**63], np.uint64), dtype=tt.float64).numpy().tolist() == [2.0**63]
     assert tt.randint(4, 5, (3,)).numpy().tolist() == [4, 4, 4]
+
+
+def test_ignore_index_is_not_a_range_error():
+    loss = F.cross_entropy(tt.zeros(2, 3), tt.tensor([1, -100]))
+    assert np.isclose(loss.item(), np.log(3), atol=1e-6)
+    assert F.one_hot(tt.tensor([2, 0]), -1).numpy().tolist() == [[0, 0, 1], [1, 0, 0]]

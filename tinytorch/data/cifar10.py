@@ -16,7 +16,7 @@ import numpy as np
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url, extract_archive
-from .paths import DatasetCorruptError, find_or_fetch
+from .paths import DatasetCorruptError, check_labels, find_or_fetch, read_npz
 from .safe_pickle import safe_load
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -66,15 +66,14 @@ def read_cifar_py(path):
             or len(labels) != len(data):
         raise DatasetCorruptError(f"{path}: no (N, 3072) 'data' array with N 'labels'; not a CIFAR-10 python "
                                   f"batch; {HOW}")
-    return np.ascontiguousarray(_chw_rows_to_nhwc(data.astype(np.uint8))), np.asarray(labels, dtype=np.uint8)
+    labels = check_labels(np.asarray(labels), 10, path, HOW)
+    return np.ascontiguousarray(_chw_rows_to_nhwc(data.astype(np.uint8))), labels.astype(np.uint8)
 
 
 def read_cifar_npz(path, train: bool):
     key = "train" if train else "test"
-    with np.load(path, allow_pickle=False) as f:
-        if f"x_{key}" not in f or f"y_{key}" not in f:
-            raise DatasetCorruptError(f"{path}: has arrays {sorted(f.files)}, expected x_{key} and y_{key}; {HOW}")
-        return f[f"x_{key}"], f[f"y_{key}"]
+    x, y = read_npz(path, (f"x_{key}", f"y_{key}"), HOW)
+    return x, check_labels(y, 10, path, HOW)
 
 
 def load_cifar10(root=None, train: bool = True, download: bool = False, verify: str = "size"):
