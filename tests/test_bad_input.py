@@ -157,3 +157,14 @@ def test_ignore_index_is_not_a_range_error():
     loss = F.cross_entropy(tt.zeros(2, 3), tt.tensor([1, -100]))
     assert np.isclose(loss.item(), np.log(3), atol=1e-6)
     assert F.one_hot(tt.tensor([2, 0]), -1).numpy().tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+@pytest.mark.parametrize("shape,dim", [((2, 0), 1), ((2, 0), 0), ((0,), 0), ((0, 3), 1)])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_over_empty_matches_torch(shape, dim, op):
+    """PyTorch returns an empty tensor of the input's shape (logsumexp: -inf over an empty dim), not an error."""
+    ours = getattr(tt.ones(*shape), op)(dim).numpy()
+    theirs = getattr(torch.ones(*shape), op)(dim).numpy()
+    assert ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
+    assert getattr(F, op, getattr(tt, op))(tt.ones(*shape), dim).shape == theirs.shape

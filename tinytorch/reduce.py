@@ -161,6 +161,8 @@ def std(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correctio
 
 def logsumexp(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     dims = _dims(x, dim, "logsumexp", axis)
+    if x.numel() == 0:  # no max to shift by, and none needed: log(sum of nothing) = -inf, as PyTorch
+        return _finish(x, x.sum(dims, keepdim=True) * 0.0 - float("inf"), dims, keepdim)
     top = _max_values(x, dims, True).detach()
     top = where(top.abs() == float("inf"), 0.0, top)
     out = (x - top).exp().sum(dims, keepdim=True).log() + top
@@ -171,6 +173,8 @@ def softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     dims = _dims(x, dim, "softmax", axis)
+    if x.numel() == 0:  # an empty result of the same shape, as PyTorch (an empty max has no value to shift by)
+        return x.exp()
     e = (x - _max_values(x, dims, True).detach()).exp()
     return e / e.sum(dims, keepdim=True)
 
