@@ -86,6 +86,14 @@ BAD = [  # (name, build, exception, regex the message must match)
      r"cross_entropy: class index 3 is out of range for 3 classes"),
     ("cross_entropy target -1", lambda: F.cross_entropy(lazy(2, 3), tt.tensor([0, -1])), IndexError,
      r"cross_entropy: class index -1"),
+    # dims out of range name the tensor's shape, not only its rank
+    ("sum dim", lambda: lazy(3, 4).sum(2), IndexError, r"sum: dim 2 is out of range for a tensor of shape \(3, 4\)"),
+    ("softmax dim", lambda: lazy(3, 4).softmax(-3), IndexError, r"softmax: dim -3.*shape \(3, 4\)"),
+    ("unsqueeze dim", lambda: lazy(3, 4).unsqueeze(3), IndexError, r"unsqueeze: dim 3.*shape \(3, 4\) with 2 dims"),
+    ("stack dim", lambda: tt.stack([lazy(3), lazy(3)], 3), IndexError, r"stack: dim 3.*shape \(3,\)"),
+    ("transpose dim", lambda: lazy(2, 5).transpose(0, 2), IndexError, r"transpose: dim 2.*shape \(2, 5\)"),
+    ("cat dim", lambda: tt.cat([lazy(3), lazy(3)], 1), IndexError, r"cat: dim 1.*shape \(3,\)"),
+    ("size dim", lambda: lazy(3, 4).size(5), IndexError, r"size: dim 5.*shape \(3, 4\)"),
     ("nll_loss target 4", lambda: F.nll_loss(lazy(2, 3, 5), tt.tensor([[0] * 5, [4] * 5])), IndexError,
      r"nll_loss: class index 4 is out of range for 3 classes"),
 ]

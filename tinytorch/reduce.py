@@ -23,7 +23,7 @@ def _dims(x: TensorBase, dim, op: str, axis=None) -> tuple:
     if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces all, as in PyTorch
         return tuple(range(x.ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    out = tuple(sorted({normalize_dim(d, x.ndim, op) for d in dims}))
+    out = tuple(sorted({normalize_dim(d, x.shape, op) for d in dims}))
     if len(out) != len(dims):
         raise ValueError(f"{op}: dim {dim} names an axis twice")
     return tuple(d for d in out if d < x.ndim)

@@ -81,7 +81,7 @@ class TensorBase:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        return self.shape[normalize_dim(dim, self.ndim, "size")]
+        return self.shape[normalize_dim(dim, self.shape, "size")]
 
     def __len__(self):
         if self.ndim == 0:
