@@ -454,3 +454,18 @@ def test_cifar_npz_and_python_labels_out_of_range(tmp_path):
         pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, -1]}, f)
     with pytest.raises(D.DatasetCorruptError, match=r"test_batch: label -1 is outside 0..9"):
         D.load_cifar10(tmp_path / "py", train=False)
+
+
+def test_garbage_python_batch_and_manifest_are_dataset_errors(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "test_batch").write_bytes(b"\x80\x02garbage that is no pickle")
+    with pytest.raises(D.DatasetCorruptError, match="test_batch: not a readable python batch"):
+        D.load_cifar10(tmp_path, train=False)
+    np.savez(tmp_path / "cifar10_test.npz", x_test=np.zeros((1, 32, 32, 3), np.uint8), y_test=np.zeros(1, np.uint8))
+    (tmp_path / "MANIFEST.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(D.DatasetCorruptError, match="MANIFEST.json: cannot read the manifest"):
+        D.load_cifar10(tmp_path, train=False)
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"cifar10_test.npz": {"bytes": "many"}}))
+    with pytest.raises(D.DatasetCorruptError, match="MANIFEST.json: the entry for cifar10_test.npz"):
+        D.load_cifar10(tmp_path, train=False)

@@ -11,13 +11,15 @@ The python batches are pickles: they are read with a restricted unpickler
 """
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url, extract_archive
 from .paths import DatasetCorruptError, check_labels, find_or_fetch, read_npz
-from .safe_pickle import safe_load
+from .safe_pickle import UnsafePickleError, safe_load
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -57,7 +59,13 @@ def read_cifar_bin(path):
 
 def read_cifar_py(path):
     """One official python batch: a pickled dict with b'data' (N, 3072) uint8 and b'labels'."""
-    d = safe_load(path)
+    try:
+        d = safe_load(path)
+    except UnsafePickleError:
+        raise  # names the file and the refused global already
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, AttributeError,
+            RecursionError, MemoryError) as e:  # what a garbage or truncated pickle raises
+        raise DatasetCorruptError(f"{path}: not a readable python batch ({type(e).__name__}: {e}); {HOW}") from None
     if not isinstance(d, dict):
         raise DatasetCorruptError(f"{path}: expected a dict, found {type(d).__name__}; {HOW}")
     data = d.get(b"data", d.get("data"))
