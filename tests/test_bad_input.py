@@ -7,7 +7,6 @@ when the op is built). Rows marked in TORCH_REFUSES are checked against PyTorch 
 from __future__ import annotations
 
 import re
-import traceback
 
 import numpy as np
 import pytest
@@ -16,11 +15,9 @@ import torch
 import tinytorch as tt
 import tinytorch.nn as nn
 import tinytorch.nn.functional as F
-
-
-def lazy(*shape, dtype="float32"):
-    """An unrealized tensor, so an error can only come from building."""
-    return tt.tensor(np.ones(shape, dtype)) * 1
+# lazy: an unrealized tensor, so an error can only come from building; the check: exception type and message,
+# nothing realized, no frame inside realize
+from test_errors import lazy, test_error_at_build_time as check_error_at_build_time
 
 
 IMG, W = (1, 2, 5, 5), (3, 2, 3, 3)
@@ -123,19 +120,9 @@ TORCH_REFUSES = {
 }
 
 
-def _in_realize(tb) -> bool:
-    return any(part in frame.filename for frame in traceback.extract_tb(tb)
-               for part in ("realizer.py", "executor.py", "program.py", "/compiler/"))
-
-
 @pytest.mark.parametrize("name,build,exc,pattern", BAD, ids=[b[0] for b in BAD])
 def test_bad_argument_fails_at_build(name, build, exc, pattern):
-    before = tt.stats()["realizes"]
-    with pytest.raises(exc, match=pattern) as info:
-        build()
-    assert tt.stats()["realizes"] == before, f"{name}: something was realized before the error"
-    assert not _in_realize(info.tb), f"{name}: raised from inside the compiler:\n" + \
-        "".join(traceback.format_tb(info.tb))
+    check_error_at_build_time(name, build, exc, pattern)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_REFUSES))
