@@ -128,3 +128,105 @@ def test_resume_continues_bit_for_bit(tmp_path):
     _train(model, opt, sched, batches[3:])
     for a, b in zip(straight, model.parameters()):
         np.testing.assert_array_equal(a, b.numpy())
+
+
+# ---------------------------------------------------------------- unreadable files, stray temp files
+
+def _with_manifest(path, manifest_bytes: bytes, **arrays):
+    np.savez(path, **arrays, **{S._MANIFEST: np.frombuffer(manifest_bytes, np.uint8)})
+
+
+def _npy(path):
+    np.save(path, np.ones(3))
+    os.replace(str(path) + ".npy", path)
+
+
+CORRUPT = {  # name -> (write the file, what the message must say)
+    "plain npy": (_npy, "single .npy array"),
+    "garbage": (lambda p: p.write_bytes(os.urandom(4096)), "not a zip archive"),
+    "empty": (lambda p: p.write_bytes(b""), "not a zip archive"),
+    "manifest is a list": (lambda p: _with_manifest(p, b"[1, 2]"), "manifest is a JSON list"),
+    "deeply nested manifest": (lambda p: _with_manifest(p, b"[" * 100000 + b"]" * 100000), "nested too deeply"),
+    "deeply nested entries": (lambda p: _with_manifest(
+        p, b'{"format": 1, "root": ' + b'{"t": "list", "items": [' * 5000 + b']}' * 5000 + b'}'), "nested too deeply"),
+    "entry not an object": (lambda p: _with_manifest(p, b'{"format": 1, "root": {"t": "list", "items": [3]}}'),
+                            "not an object"),
+    "entry without type": (lambda p: _with_manifest(p, b'{"format": 1, "root": {}}'), "KeyError"),
+    "manifest not utf-8": (lambda p: _with_manifest(p, b"\xff\xfe"), "decode"),
+    "object array": (lambda p: _with_manifest(p, b'{"format": 1, "root": {"t": "ndarray", "k": "a0"}}',
+                                              a0=np.array([None, "x"], dtype=object)), "pickled"),
+    "missing array": (lambda p: _with_manifest(p, b'{"format": 1, "root": {"t": "tensor", "k": "a7"}}'), "a7"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPT))
+def test_unreadable_checkpoint_is_a_checkpoint_error_naming_the_file(tmp_path, name):
+    write, pattern = CORRUPT[name]
+    path = tmp_path / "ck.npz"
+    write(path)
+    with pytest.raises(tt.CheckpointError, match=pattern) as info:
+        tt.load(path)
+    assert str(path) in str(info.value) and "allow_pickle" not in str(info.value)
+    assert isinstance(info.value, RuntimeError)  # what load raised before: callers catching that still do
+
+
+def test_interrupt_mid_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "ck.npz"
+    tt.save({"step": 1}, path)
+    before = path.read_bytes()
+
+    def interrupted(fh, **arrays):
+        fh.write(b"PK\x03\x04 a third of a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(S.np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tt.save({"step": 2}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["ck.npz"]
+
+
+def test_stale_temp_of_a_dead_writer_is_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "ck.npz"
+    dead = _dead_pid()
+    for stale in (f".ck.npz.{dead}.abc123.tmp", ".ck.npz.q1w2e3.tmp"):  # ours, and the older name without a pid
+        (tmp_path / stale).write_bytes(b"PK half")
+    live = tmp_path / f".ck.npz.{os.getppid()}.zzz.tmp"  # a save still running elsewhere: left alone
+    live.write_bytes(b"PK busy")
+    other = tmp_path / f".other.npz.{dead}.abc.tmp"  # another target's temp: not ours to clean
+    other.write_bytes(b"PK")
+    tt.save({"step": 3}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["ck.npz", live.name, other.name])
+    assert tt.load(path) == {"step": 3}
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_save_killed_by_sigkill_leaves_no_temp_after_the_next_save(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    path = tmp_path / "ck.npz"
+    tt.save({"step": 0}, path)
+    before = path.read_bytes()
+    code = ("import numpy as np, tinytorch as tt; "
+            f"tt.save({{'w': np.random.default_rng(0).random(20_000_000)}}, {str(path)!r})")  # 160 MB: slow enough
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 60
+    while not any(n.endswith(".tmp") for n in os.listdir(tmp_path)) and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert any(n.endswith(".tmp") for n in os.listdir(tmp_path)), "the kill came too late to test anything"
+    assert path.read_bytes() == before  # the kill lost nothing
+    tt.save({"step": 1}, path)
+    assert os.listdir(tmp_path) == ["ck.npz"]
+    assert tt.load(path) == {"step": 1}

@@ -394,3 +394,78 @@ def test_char_dataset_from_text_and_splits():
     assert ds.chars == ["a", "b", "c"] and len(ds) == 9
     val = D.CharDataset(text="abcdefghij" * 2, block_size=2, split="val", val_fraction=0.25)
     assert val.vocab_size == 10 and val.decode(val.data) == "fghij"
+
+
+# ---------------------------------------------------------------- unreadable files and out-of-range labels
+
+def _mnist_arrays(n=4, label=3):
+    return dict(x_train=np.zeros((n, 28, 28), np.uint8), y_train=np.full(n, label, np.uint8),
+                x_test=np.zeros((n, 28, 28), np.uint8), y_test=np.full(n, label, np.uint8))
+
+
+def _write_npz_object_array(path):
+    """An .npz whose y_train is an object (pickled) array: NumPy's own error would advise allow_pickle=True."""
+    arrays = _mnist_arrays()
+    arrays["y_train"] = np.array([1, "x", None, 2], dtype=object)
+    np.savez(path, **arrays)
+
+
+BAD_MNIST = {  # name -> how to write a corrupt mnist.npz, and what the error must say
+    "random bytes": (lambda p: p.write_bytes(np.random.default_rng(0).bytes(3000)), "not a readable|unreadable"),
+    "truncated zip": (lambda p: (np.savez(p, **_mnist_arrays()), p.write_bytes(p.read_bytes()[:400])),
+                      "not a readable|unreadable"),
+    "missing keys": (lambda p: np.savez(p, images=np.zeros((2, 28, 28), np.uint8)), "expected x_train, y_train"),
+    "object array": (_write_npz_object_array, "pickled"),
+    "plain npy": (lambda p: p.write_bytes(_npy_bytes(np.zeros(3))), "single .npy"),
+    "label 200": (lambda p: np.savez(p, **_mnist_arrays(label=200)), "label 200 is outside 0..9"),
+}
+
+
+def _npy_bytes(a):
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MNIST))
+def test_corrupt_mnist_npz_is_a_dataset_error_naming_the_file(tmp_path, name):
+    write, pattern = BAD_MNIST[name]
+    write(tmp_path / "mnist.npz")
+    with pytest.raises(D.DatasetCorruptError, match=pattern) as info:
+        D.load_mnist(tmp_path, train=True)
+    assert str(tmp_path / "mnist.npz") in str(info.value)
+    assert "allow_pickle" not in str(info.value)
+
+
+def test_idx_labels_out_of_range_name_the_labels_file(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(np.zeros((2, 28, 28), np.uint8)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(np.array([1, 200], np.uint8)))
+    with pytest.raises(D.DatasetCorruptError, match=r"t10k-labels-idx1-ubyte: label 200 is outside 0..9"):
+        D.load_mnist(tmp_path, train=False)
+
+
+def test_cifar_npz_and_python_labels_out_of_range(tmp_path):
+    np.savez(tmp_path / "cifar10_test.npz", x_test=np.zeros((2, 32, 32, 3), np.uint8), y_test=np.array([0, 12]))
+    with pytest.raises(D.DatasetCorruptError, match=r"cifar10_test.npz: label 12 is outside 0..9"):
+        D.load_cifar10(tmp_path, train=False)
+    folder = tmp_path / "py" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, -1]}, f)
+    with pytest.raises(D.DatasetCorruptError, match=r"test_batch: label -1 is outside 0..9"):
+        D.load_cifar10(tmp_path / "py", train=False)
+
+
+def test_garbage_python_batch_and_manifest_are_dataset_errors(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "test_batch").write_bytes(b"\x80\x02garbage that is no pickle")
+    with pytest.raises(D.DatasetCorruptError, match="test_batch: not a readable python batch"):
+        D.load_cifar10(tmp_path, train=False)
+    np.savez(tmp_path / "cifar10_test.npz", x_test=np.zeros((1, 32, 32, 3), np.uint8), y_test=np.zeros(1, np.uint8))
+    (tmp_path / "MANIFEST.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(D.DatasetCorruptError, match="MANIFEST.json: cannot read the manifest"):
+        D.load_cifar10(tmp_path, train=False)
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"cifar10_test.npz": {"bytes": "many"}}))
+    with pytest.raises(D.DatasetCorruptError, match="MANIFEST.json: the entry for cifar10_test.npz"):
+        D.load_cifar10(tmp_path, train=False)

@@ -31,7 +31,7 @@ from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # n
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz, data, nn, optim  # noqa: F401
-from .serialization import save, load  # noqa: F401
+from .serialization import save, load, CheckpointError  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
 
 concat = concatenate = cat

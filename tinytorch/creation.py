@@ -49,10 +49,15 @@ def next_seed() -> Tensor:
     return wrap(C.leaf(Buffer(np.array(RNG.gen.integers(0, SEED_HIGH), dtype=np.int64))))
 
 
-def _size(size) -> tuple:
+def _size(size, op: str = "tensor") -> tuple:
+    """The shape from `f(2, 3)` or `f((2, 3))`; a negative size is refused here, naming `op`, rather than by
+    NumPy's "negative dimensions" error at realize."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise ValueError(f"{op}: sizes must be non-negative, got {size}")
+    return size
 
 
 def _finish(node, requires_grad) -> Tensor:
@@ -77,20 +82,21 @@ def from_numpy(arr: np.ndarray) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    size = _size((size,)) if isinstance(size, (tuple, list)) else _size((size,))
+    size = _size((size,), "full")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.result_type(fill_value)
     return _finish(C.const(fill_value, size, d), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(_size(size), 0, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
+    return full(_size(size, "zeros"), 0, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(_size(size), 1, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
+    return full(_size(size, "ones"), 1, dtype or dtypes.DEFAULT_FLOAT, requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    _size(size, "empty")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -135,12 +141,12 @@ def eye(n, m=None, dtype=None, requires_grad: bool = False) -> Tensor:
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     d = dtypes.as_dtype(dtype or dtypes.DEFAULT_FLOAT)
-    return _finish(C.build("rand", next_seed()._node, arg=(_size(size), d)), requires_grad)
+    return _finish(C.build("rand", next_seed()._node, arg=(_size(size, "rand"), d)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal by the Box-Muller transform of two uniform draws."""
-    size = _size(size)
+    size = _size(size, "randn")
     d = dtypes.as_dtype(dtype or dtypes.DEFAULT_FLOAT)
     u1 = wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
     u2 = wrap(C.build("rand", next_seed()._node, arg=(size, dtypes.float64)))
@@ -154,7 +160,10 @@ def randint(low, high=None, size=None, dtype=None) -> Tensor:
         high, size = None, high
     if high is None:
         low, high = 0, low
-    size = () if size is None else _size((size,)) if isinstance(size, (tuple, list)) else _size((size,))
+    size = () if size is None else _size((size,), "randint")
+    if not low < high:
+        raise ValueError(f"randint: low must be less than high, got low={low} >= high={high}; values are drawn "
+                         f"from [low, high)")
     u = wrap(C.build("rand", next_seed()._node, arg=(tuple(size), dtypes.float64)))
     return ((u * (high - low)).floor() + low).to(dtype or dtypes.int64)
 

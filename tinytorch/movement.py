@@ -44,19 +44,19 @@ def reshape(x: TensorBase, *shape) -> TensorBase:
 def flatten(x: TensorBase, start_dim: int = 0, end_dim: int = -1) -> TensorBase:
     if x.ndim == 0:
         return x.reshape(1)
-    s, e = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
+    s, e = normalize_dim(start_dim, x.shape, "flatten"), normalize_dim(end_dim, x.shape, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for {x.shape}")
     return x.reshape(x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
 
 
 def unflatten(x: TensorBase, dim: int, sizes) -> TensorBase:
-    d = normalize_dim(dim, x.ndim, "unflatten")
+    d = normalize_dim(dim, x.shape, "unflatten")
     return x.reshape(x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
 
 
 def permute(x: TensorBase, *dims) -> TensorBase:
-    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in _shape_args(dims))
+    dims = tuple(normalize_dim(d, x.shape, "permute") for d in _shape_args(dims))
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     if dims == tuple(range(x.ndim)):
@@ -67,7 +67,7 @@ def permute(x: TensorBase, *dims) -> TensorBase:
 def transpose(x: TensorBase, dim0: int = 0, dim1: int = 1) -> TensorBase:
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, 1, -1):
         return x
-    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    a, b = normalize_dim(dim0, x.shape, "transpose"), normalize_dim(dim1, x.shape, "transpose")
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return permute(x, perm)
@@ -80,14 +80,14 @@ def t(x: TensorBase) -> TensorBase:
 
 
 def unsqueeze(x: TensorBase, dim: int) -> TensorBase:
-    d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze", x.shape)
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
 
 def squeeze(x: TensorBase, dim=None) -> TensorBase:
     if dim is None:
         return x.reshape(tuple(s for s in x.shape if s != 1))
-    dims = {normalize_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+    dims = {normalize_dim(d, x.shape, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
@@ -140,13 +140,13 @@ def _slice(x: TensorBase, axis: int, start: int, stop: int, step: int) -> Tensor
 
 
 def narrow(x: TensorBase, dim: int, start: int, length: int) -> TensorBase:
-    d = normalize_dim(dim, x.ndim, "narrow")
+    d = normalize_dim(dim, x.shape, "narrow")
     return _slice(x, d, start, start + length, 1)
 
 
 def gather(x: TensorBase, dim: int, index: TensorBase) -> TensorBase:
     """torch.gather: out[..i..] = x[..index[..i..].. along dim]; index matches x except along dim."""
-    d = normalize_dim(dim, x.ndim, "gather")
+    d = normalize_dim(dim, x.shape, "gather")
     index = as_tensor(index)
     if index.ndim != x.ndim:
         raise ValueError(f"gather: index {index.shape} must have as many dims as input {x.shape}")
@@ -158,7 +158,7 @@ def gather(x: TensorBase, dim: int, index: TensorBase) -> TensorBase:
 
 
 def scatter_add(x: TensorBase, dim: int, index: TensorBase, src: TensorBase) -> TensorBase:
-    d = normalize_dim(dim, x.ndim, "scatter_add")
+    d = normalize_dim(dim, x.shape, "scatter_add")
     index = as_tensor(index).to(dtypes.int64)
     if index.shape != src.shape:
         src = src[tuple(slice(0, i) for i in index.shape)]
@@ -170,7 +170,7 @@ def scatter_add(x: TensorBase, dim: int, index: TensorBase, src: TensorBase) -> 
 
 def index_select(x: TensorBase, dim: int, index) -> TensorBase:
     """Rows of x along dim picked by an integer tensor of any shape: result dims replace dim by index's."""
-    d = normalize_dim(dim, x.ndim, "index_select")
+    d = normalize_dim(dim, x.shape, "index_select")
     index = as_tensor(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"indexing: index tensors must be integer (or bool masks, unsupported lazily), "
@@ -189,8 +189,8 @@ def index_select(x: TensorBase, dim: int, index) -> TensorBase:
 def movedim(x: TensorBase, source, destination) -> TensorBase:
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    src = [normalize_dim(s, x.ndim, "movedim") for s in src]
-    dst = [normalize_dim(s, x.ndim, "movedim") for s in dst]
+    src = [normalize_dim(s, x.shape, "movedim") for s in src]
+    dst = [normalize_dim(s, x.shape, "movedim") for s in dst]
     order = [i for i in range(x.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -303,7 +303,7 @@ def cat(tensors, dim: int = 0) -> TensorBase:
     if any(t.ndim == 0 for t in tensors):
         raise ValueError(f"cat: 0-dim tensors cannot be concatenated (shapes {[t.shape for t in tensors]}); "
                          f"use stack, or unsqueeze them first")
-    d = normalize_dim(dim, ref.ndim, "cat")
+    d = normalize_dim(dim, ref.shape, "cat")
     dtype = tensors[0].dtype
     for t in tensors[1:]:
         dtype = dtypes.join(dtype, t.dtype)
@@ -327,19 +327,26 @@ def stack(tensors, dim: int = 0) -> TensorBase:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
-    d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
+    d = normalize_dim(dim, tensors[0].ndim + 1, "stack", tensors[0].shape)
     return cat([t.unsqueeze(d) for t in tensors], d)
 
 
 def split(x: TensorBase, split_size_or_sections, dim: int = 0):
-    d = normalize_dim(dim, x.ndim, "split")
+    d = normalize_dim(dim, x.shape, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
+        if split_size_or_sections < 0 or (split_size_or_sections == 0 and n):
+            raise ValueError(f"split: split_size must be >= 1 (0 only for an empty dim), got "
+                             f"{split_size_or_sections} for dim {d} of {x.shape}")
+        if n == 0:
+            return (x,)
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: section sizes must be >= 0, got {sizes} for dim {d} of {x.shape}")
         if sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} do not add up to dim {d} of size {n}")
     out, start = [], 0
@@ -350,15 +357,19 @@ def split(x: TensorBase, split_size_or_sections, dim: int = 0):
 
 
 def chunk(x: TensorBase, chunks: int, dim: int = 0):
-    n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
-    return split(x, -(-n // chunks), dim)
+    """At most `chunks` pieces of equal size (the last smaller), as PyTorch's: chunks must be >= 1."""
+    d = normalize_dim(dim, x.shape, "chunk")
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be an int >= 1, got {chunks!r} for dim {d} of {x.shape}")
+    n = x.shape[d]
+    return split(x, -(-n // chunks), dim) if n else (x,) * chunks  # an empty dim: `chunks` empty pieces, as torch
 
 
 def flip(x: TensorBase, dims) -> TensorBase:
     """Reverse along dims (a gather with reversed indices; slices with negative steps are not primitives)."""
     dims = [dims] if isinstance(dims, int) else list(dims)
     for dim in dims:
-        d = normalize_dim(dim, x.ndim, "flip")
+        d = normalize_dim(dim, x.shape, "flip")
         n = x.shape[d]
         rev = wrap(C.build("arange", arg=(n - 1, -1, n, dtypes.int64)))
         x = index_select(x, d, rev)
@@ -368,7 +379,11 @@ def flip(x: TensorBase, dims) -> TensorBase:
 def unfold_windows(x: TensorBase, kernel, stride=1, dilation=1) -> TensorBase:
     """Sliding windows over the last two dims: (..., H, W) -> (..., kh, kw, out_h, out_w), a view."""
     pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    return op_result("unfold", (x,), arg=(pair(kernel), pair(stride), pair(dilation)))
+    kernel, stride, dilation = pair(kernel), pair(stride), pair(dilation)
+    if min(kernel + stride + dilation) < 1:  # the shape rule would divide by a zero stride
+        raise ValueError(f"unfold: kernel {kernel}, stride {stride} and dilation {dilation} must all be >= 1 "
+                         f"(input {x.shape})")
+    return op_result("unfold", (x,), arg=(kernel, stride, dilation))
 
 
 def matmul(a: TensorBase, b: TensorBase) -> TensorBase:

@@ -23,7 +23,7 @@ def _dims(x: TensorBase, dim, op: str, axis=None) -> tuple:
     if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces all, as in PyTorch
         return tuple(range(x.ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    out = tuple(sorted({normalize_dim(d, x.ndim, op) for d in dims}))
+    out = tuple(sorted({normalize_dim(d, x.shape, op) for d in dims}))
     if len(out) != len(dims):
         raise ValueError(f"{op}: dim {dim} names an axis twice")
     return tuple(d for d in out if d < x.ndim)
@@ -164,6 +164,8 @@ def std(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correctio
 
 def logsumexp(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     dims = _dims(x, dim, "logsumexp", axis)
+    if x.numel() == 0:  # no max to shift by, and none needed: log(sum of nothing) = -inf, as PyTorch
+        return _finish(x, x.sum(dims, keepdim=True) * 0.0 - float("inf"), dims, keepdim)
     top = _max_values(x, dims, True).detach()
     top = where(top.abs() == float("inf"), 0.0, top)
     out = (x - top).exp().sum(dims, keepdim=True).log() + top
@@ -174,6 +176,8 @@ def softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     dims = _dims(x, dim, "softmax", axis)
+    if x.numel() == 0:  # an empty result of the same shape, as PyTorch (an empty max has no value to shift by)
+        return x.exp()
     e = (x - _max_values(x, dims, True).detach()).exp()
     return e / e.sum(dims, keepdim=True)
 

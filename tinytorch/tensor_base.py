@@ -47,8 +47,11 @@ class TensorBase:
             arr = data.numpy()
         else:
             arr = np.asarray(data)
+        python_data = not isinstance(data, (np.ndarray, np.generic, TensorBase))
+        if python_data or dtype is None:
+            _check_int_range(arr, dtype)
         if dtype is None:
-            python_float = arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic))
+            python_float = arr.dtype.kind == "f" and python_data
             dtype = dtypes.DEFAULT_FLOAT if python_float else _infer(arr)
         arr = np.array(arr, dtype=dtypes.as_dtype(dtype), copy=True)
         self._init(C.leaf(Buffer(arr)), requires_grad)
@@ -90,7 +93,7 @@ class TensorBase:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        return self.shape[normalize_dim(dim, self.ndim, "size")]
+        return self.shape[normalize_dim(dim, self.shape, "size")]
 
     def __len__(self):
         if self.ndim == 0:
@@ -137,6 +140,28 @@ class TensorBase:
         self._node = node
         if not C.is_computed(node):
             LAZY.add(self)
+
+
+def _check_int_range(arr: np.ndarray, dtype) -> None:
+    """Refuse integers the tensor's integer dtype cannot hold (OverflowError, as PyTorch), instead of wrapping:
+    NumPy reads [2**63] as uint64, which the cast to int64 would silently turn into -2**63, and ints past
+    2**64 become an object array. Only Python data and inferred dtypes are checked: an explicit cast of a
+    NumPy array keeps NumPy's semantics."""
+    target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    if arr.size == 0 or target.kind not in "iu" or arr.dtype.kind not in "iuO":
+        return
+    if arr.dtype.kind == "O":
+        ints = [v for v in arr.flat if isinstance(v, (int, np.integer)) and not isinstance(v, bool)]
+        if len(ints) != arr.size:
+            return  # not all ints: the dtype check below reports it
+        lo, hi = min(ints), max(ints)
+    else:
+        lo, hi = int(arr.min()), int(arr.max())
+    info = np.iinfo(target)
+    if lo < info.min or hi > info.max:
+        bad = lo if lo < info.min else hi
+        raise OverflowError(f"tensor: the integer {bad} does not fit {target.name} (range [{info.min}, {info.max}])"
+                            f"; pass dtype=float64 or keep the values in range")
 
 
 def _infer(arr: np.ndarray) -> np.dtype:

@@ -31,10 +31,16 @@ def manifest_entry(path) -> dict | None:
         return None
     try:
         entries = json.loads(manifest.read_text())
-    except (OSError, ValueError) as e:
-        raise DatasetCorruptError(f"{manifest}: cannot read the manifest ({e}); restore it or delete it") from e
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deeply
+        raise DatasetCorruptError(f"{manifest}: cannot read the manifest ({type(e).__name__}); restore it or "
+                                  f"delete it") from None
     entry = entries.get(path.name) if isinstance(entries, dict) else None
-    return entry if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        return None
+    if not isinstance(entry.get("bytes", 0), int) or not isinstance(entry.get("sha256", ""), str):
+        raise DatasetCorruptError(f"{manifest}: the entry for {path.name} is {entry!r}, expected an int 'bytes' and "
+                                  f"a string 'sha256'; restore the manifest or delete it")
+    return entry
 
 
 def verify_file(path, size: int | None = None, sha256: str | None = None, full: bool = False,

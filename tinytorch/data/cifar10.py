@@ -11,13 +11,15 @@ The python batches are pickles: they are read with a restricted unpickler
 """
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url, extract_archive
-from .paths import DatasetCorruptError, find_or_fetch
-from .safe_pickle import safe_load
+from .paths import DatasetCorruptError, check_labels, find_or_fetch, read_npz
+from .safe_pickle import UnsafePickleError, safe_load
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -57,7 +59,13 @@ def read_cifar_bin(path):
 
 def read_cifar_py(path):
     """One official python batch: a pickled dict with b'data' (N, 3072) uint8 and b'labels'."""
-    d = safe_load(path)
+    try:
+        d = safe_load(path)
+    except UnsafePickleError:
+        raise  # names the file and the refused global already
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, AttributeError,
+            RecursionError, MemoryError) as e:  # what a garbage or truncated pickle raises
+        raise DatasetCorruptError(f"{path}: not a readable python batch ({type(e).__name__}: {e}); {HOW}") from None
     if not isinstance(d, dict):
         raise DatasetCorruptError(f"{path}: expected a dict, found {type(d).__name__}; {HOW}")
     data = d.get(b"data", d.get("data"))
@@ -66,15 +74,14 @@ def read_cifar_py(path):
             or len(labels) != len(data):
         raise DatasetCorruptError(f"{path}: no (N, 3072) 'data' array with N 'labels'; not a CIFAR-10 python "
                                   f"batch; {HOW}")
-    return np.ascontiguousarray(_chw_rows_to_nhwc(data.astype(np.uint8))), np.asarray(labels, dtype=np.uint8)
+    labels = check_labels(np.asarray(labels), 10, path, HOW)
+    return np.ascontiguousarray(_chw_rows_to_nhwc(data.astype(np.uint8))), labels.astype(np.uint8)
 
 
 def read_cifar_npz(path, train: bool):
     key = "train" if train else "test"
-    with np.load(path, allow_pickle=False) as f:
-        if f"x_{key}" not in f or f"y_{key}" not in f:
-            raise DatasetCorruptError(f"{path}: has arrays {sorted(f.files)}, expected x_{key} and y_{key}; {HOW}")
-        return f[f"x_{key}"], f[f"y_{key}"]
+    x, y = read_npz(path, (f"x_{key}", f"y_{key}"), HOW)
+    return x, check_labels(y, 10, path, HOW)
 
 
 def load_cifar10(root=None, train: bool = True, download: bool = False, verify: str = "size"):

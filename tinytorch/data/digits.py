@@ -11,7 +11,7 @@ import numpy as np
 
 from .checksums import verify_file
 from .dataset import TensorDataset
-from .paths import DatasetCorruptError, DatasetNotFoundError, find_file
+from .paths import DatasetCorruptError, DatasetNotFoundError, check_labels, find_file, read_npz
 
 HOW = "copy sklearn_digits.npz (the shared datasets folder) into the directory, or `pip install scikit-learn`"
 
@@ -29,12 +29,10 @@ def load_digits(root=None, verify: str = "size"):
         d = sk_load()
         return d.images.astype(np.uint8), d.target.astype(np.uint8)
     verify_file(path, full=verify == "sha256", how=HOW)
-    with np.load(path, allow_pickle=False) as f:
-        if "x" not in f or "y" not in f:
-            raise DatasetCorruptError(f"{path}: has arrays {sorted(f.files)}, expected x and y; {HOW}")
-        x, y = f["x"], f["y"]
+    x, y = read_npz(path, ("x", "y"), HOW)
     if x.shape[1:] != (8, 8) or len(x) != len(y):
         raise DatasetCorruptError(f"{path}: images {x.shape}, labels {y.shape}; expected (N, 8, 8) and (N,); {HOW}")
+    check_labels(y, 10, path, HOW)
     return x.astype(np.uint8), y.astype(np.uint8)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .checksums import verify_file
 from .dataset import TensorDataset
 from .download import download_url
-from .paths import DatasetCorruptError, find_or_fetch
+from .paths import DatasetCorruptError, check_labels, find_or_fetch, read_npz
 
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -64,15 +64,15 @@ def load_mnist(root=None, train: bool = True, download: bool = False, verify: st
     key = "train" if train else "test"
     if layouts[k][0] == "npz":
         verify_file(paths[0], full=verify == "sha256", how=HOW)
-        with np.load(paths[0], allow_pickle=False) as f:
-            if f"x_{key}" not in f or f"y_{key}" not in f:
-                raise DatasetCorruptError(f"{paths[0]}: has arrays {sorted(f.files)}, expected x_{key}, y_{key}; {HOW}")
-            x, y = f[f"x_{key}"], f[f"y_{key}"]
+        x, y = read_npz(paths[0], (f"x_{key}", f"y_{key}"), HOW)
+        labels_path = paths[0]
     else:
         x, y = read_idx(paths[0]), read_idx(paths[1])
+        labels_path = paths[1]
     if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
         raise DatasetCorruptError(f"{paths[0]}: images {x.shape} and labels {y.shape} are not (N, 28, 28) and (N,); "
                                   f"{HOW}")
+    check_labels(y, 10, labels_path, HOW)
     return x.astype(np.uint8, copy=False), y.astype(np.uint8, copy=False)
 
 

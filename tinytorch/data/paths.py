@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+import zipfile
+import zlib
+
+import numpy as np
 
 from ..runtime import config
 
@@ -18,6 +22,47 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class DatasetCorruptError(OSError):
     pass
+
+
+def read_npz(path, keys, how: str) -> tuple:
+    """The arrays `keys` of the .npz at `path`, read without pickles.
+
+    Whatever makes the file unreadable (not a zip, a plain .npy, a truncated or corrupt member, a missing
+    key, an object array) is one DatasetCorruptError naming the file and how to get a good copy; never
+    NumPy's own error, whose advice to pass allow_pickle=True would run code from the file."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic == b"\x93NUMPY":
+            raise DatasetCorruptError(f"{path}: a single .npy array, not an .npz archive; {how}")
+        if not magic.startswith(b"PK"):  # else NumPy would try it as a pickle and talk about allow_pickle
+            raise DatasetCorruptError(f"{path}: not a readable .npz archive (starts with bytes {magic.hex()}, "
+                                      f"not a zip); {how}")
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise DatasetCorruptError(f"{path}: has arrays {sorted(f.files)}, expected {', '.join(keys)}; {how}")
+            return tuple(f[k] for k in keys)
+    except DatasetCorruptError:
+        raise
+    except ValueError as e:
+        what = "holds pickled (object) arrays, which are never loaded" if "pickle" in str(e) else f"unreadable ({e})"
+        raise DatasetCorruptError(f"{path}: {what}; {how}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as e:
+        raise DatasetCorruptError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e}); {how}") from None
+
+
+def check_labels(labels: np.ndarray, num_classes: int, path, how: str) -> np.ndarray:
+    """`labels` as given when they are integers in [0, num_classes); otherwise a DatasetCorruptError naming the
+    file: a label of 200 would index past the model's classes (or be cast to uint8 and wrap) much later."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu" or labels.ndim != 1:
+        raise DatasetCorruptError(f"{path}: labels are {labels.dtype} {labels.shape}, expected integers (N,); {how}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
+        raise DatasetCorruptError(f"{path}: label {bad} is outside 0..{num_classes - 1}; the file is corrupt or not "
+                                  f"this dataset; {how}")
+    return labels
 
 
 def cache_dir() -> pathlib.Path:

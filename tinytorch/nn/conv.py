@@ -25,6 +25,8 @@ class Conv2d(Module):
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
         self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
         self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
         d = np.dtype(dtype or np.float32)
         self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, d))
         self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
@@ -51,6 +53,12 @@ class Conv2d(Module):
         return s
 
 
+def _check_window_args(op, **args):
+    """Check a pool's arguments when the module is made, so the error points at the constructor's line."""
+    for name, v in args.items():
+        _pair(v, name, op)
+
+
 class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
@@ -58,6 +66,8 @@ class MaxPool2d(Module):
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
         if return_indices or ceil_mode:
             raise NotImplementedError("MaxPool2d: return_indices and ceil_mode are not supported")
+        _check_window_args("MaxPool2d", kernel_size=kernel_size, stride=self.stride, padding=padding,
+                           dilation=dilation)
 
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
@@ -75,6 +85,7 @@ class AvgPool2d(Module):
             raise NotImplementedError("AvgPool2d: ceil_mode is not supported")
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.count_include_pad, self.divisor_override = padding, count_include_pad, divisor_override
+        _check_window_args("AvgPool2d", kernel_size=kernel_size, stride=self.stride, padding=padding)
 
     def forward(self, input):
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, False, self.count_include_pad,

@@ -15,12 +15,27 @@ from ..tensor import Tensor
 from ..tensor_base import wrap
 
 
-def _pair(v, name, op):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(v)
-    if len(v) != 2 or not all(isinstance(x, int) for x in v):
+# The least value each window argument takes, and what to do instead of a smaller one. Checked when the op is
+# built: a stride of 0 would otherwise divide by zero deep in the compiler, and a negative padding or a
+# dilation of 0 would silently give a wrong output shape.
+_LEAST = {"kernel_size": (1, "a window needs at least one pixel"),
+          "stride": (1, "stride 1 moves the window one pixel at a time"),
+          "dilation": (1, "dilation 1 means no gaps inside the window"),
+          "padding": (0, "to crop, slice the input before the op")}
+
+
+def _pair(v, name, op, shape=None):
+    """(v, v) for an int, `v` for a pair of ints; errors name `op`, `name` and, given, the input `shape`."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v)
+    elif isinstance(v, str) or not hasattr(v, "__len__") or len(v) != 2 or \
+            not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    v = tuple(v)
+    if name in _LEAST and min(v) < _LEAST[name][0]:
+        least, hint = _LEAST[name]
+        where = f" (input {tuple(shape)})" if shape is not None else ""
+        raise ValueError(f"{op}: {name} must be >= {least}, got {v}{where}; {hint}")
     return v
 
 
@@ -32,8 +47,10 @@ def _batched(input: Tensor, op: str):
     return input, False
 
 
-def _padding(padding, kernel, dilation, stride, op):
+def _padding(padding, kernel, dilation, stride, op, shape=None):
     """((top, bottom), (left, right)) for an int, a pair, 'valid' or 'same' (stride 1 only, as PyTorch)."""
+    if isinstance(padding, str) and padding not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
     if padding == "valid":
         return ((0, 0), (0, 0))
     if padding == "same":
@@ -41,21 +58,23 @@ def _padding(padding, kernel, dilation, stride, op):
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
         tot = [d * (k - 1) for d, k in zip(dilation, kernel)]
         return tuple((t // 2, t - t // 2) for t in tot)
-    ph, pw = _pair(padding, "padding", op)
+    ph, pw = _pair(padding, "padding", op, shape)
     return ((ph, ph), (pw, pw))
 
 
-def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, value=0.0) -> Tensor:
-    """(N, C, H, W) -> (N, C, kh, kw, oh, ow) windows of the input padded with `value` (a view)."""
-    kernel, stride, dilation = (_pair(kernel_size, "kernel_size", "unfold"), _pair(stride, "stride", "unfold"),
-                                _pair(dilation, "dilation", "unfold"))
-    (pt, pb), (pl, pr) = _padding(padding, kernel, dilation, stride, "unfold")
+def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, value=0.0,
+                   op: str = "unfold") -> Tensor:
+    """(N, C, H, W) -> (N, C, kh, kw, oh, ow) windows of the input padded with `value` (a view).
+    `op` is the caller's name, so a bad argument is reported as the op the user called."""
+    kernel, stride, dilation = (_pair(kernel_size, "kernel_size", op, input.shape),
+                                _pair(stride, "stride", op, input.shape), _pair(dilation, "dilation", op, input.shape))
+    (pt, pb), (pl, pr) = _padding(padding, kernel, dilation, stride, op, input.shape)
     if pt or pb or pl or pr:
         input = _pad(input, (pl, pr, pt, pb), value)
     H, W = input.shape[-2:]
     need = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
     if need[0] > H or need[1] > W:
-        raise ValueError(f"a {kernel[0]}x{kernel[1]} window (dilation {dilation}) does not fit the padded input "
+        raise ValueError(f"{op}: a {kernel[0]}x{kernel[1]} window (dilation {dilation}) does not fit the padded input "
                          f"of size {H}x{W}; use a smaller kernel or more padding")
     return unfold_windows(input, kernel, stride, dilation)
 
@@ -71,9 +90,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if groups < 1 or Cin % groups or O % groups or Cin // groups != Cg:
         raise ValueError(f"conv2d: input {input.shape} has {Cin} channels but weight {weight.shape} with groups="
                          f"{groups} expects {Cg * groups}; in and out channels must divide by groups")
-    stride_, dilation_ = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
-    cols = unfold_patches(x, (kh, kw), dilation_, padding if isinstance(padding, str) else _pair(padding, "padding",
-                          "conv2d"), stride_)
+    cols = unfold_patches(x, (kh, kw), dilation, padding, stride, op="conv2d")
     oh, ow = cols.shape[-2:]
     K = Cg * kh * kw
     if groups == 1:
@@ -95,11 +112,11 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     if ceil_mode or return_indices:
         raise NotImplementedError("max_pool2d: ceil_mode and return_indices are not supported")
     x, unbatched = _batched(input, "max_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d")
-    _check_pool_padding(padding, kernel, "max_pool2d")
+    kernel = _pair(kernel_size, "kernel_size", "max_pool2d", input.shape)
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d", input.shape)
+    _check_pool_padding(padding, kernel, "max_pool2d", input.shape)
     neg = float("-inf") if x.dtype.kind == "f" else int(x.numpy().min())  # integer pools pad with the minimum
-    cols = unfold_patches(x, kernel, dilation, padding, stride, value=neg)
+    cols = unfold_patches(x, kernel, dilation, padding, stride, value=neg, op="max_pool2d")
     out = cols.amax((2, 3))
     return out.squeeze(0) if unbatched else out
 
@@ -109,10 +126,10 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     if ceil_mode:
         raise NotImplementedError("avg_pool2d: ceil_mode is not supported")
     x, unbatched = _batched(input, "avg_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d")
-    _check_pool_padding(padding, kernel, "avg_pool2d")
-    summed = unfold_patches(x, kernel, 1, padding, stride).sum((2, 3))
+    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d", input.shape)
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d", input.shape)
+    _check_pool_padding(padding, kernel, "avg_pool2d", input.shape)
+    summed = unfold_patches(x, kernel, 1, padding, stride, op="avg_pool2d").sum((2, 3))
     if divisor_override:
         out = summed * (1.0 / divisor_override)
     elif count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
@@ -124,7 +141,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return out.squeeze(0) if unbatched else out
 
 
-def _check_pool_padding(padding, kernel, op):
-    ph, pw = _pair(padding, "padding", op)
+def _check_pool_padding(padding, kernel, op, shape):
+    ph, pw = _pair(padding, "padding", op, shape)
     if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
         raise ValueError(f"{op}: padding {(ph, pw)} should be at most half the kernel size {kernel}")

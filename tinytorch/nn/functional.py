@@ -18,6 +18,7 @@ from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp
 from ..movement import pad as _pad
 from ..tensor import Tensor
 from .convolution import conv2d, max_pool2d, avg_pool2d, unfold_patches  # noqa: F401
+from .losses import check_class_indices
 from .losses import (cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits)
 
@@ -77,12 +78,19 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 one-hot rows; num_classes=-1 reads max+1 from the data (this realizes the indices)."""
+    """int64 one-hot rows; num_classes=-1 reads max+1 from the data (this realizes the indices).
+
+    An index outside [0, num_classes) would give a row of zeros; it raises IndexError instead when the
+    indices are data (realized), as PyTorch does (see `check_class_indices`)."""
     tensor = as_tensor(tensor)
     if tensor.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor of class indices, got {tensor.dtype.name}")
-    if num_classes < 0:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be a positive int, or -1 to read it from the data, got "
+                         f"{num_classes!r}")
+    if num_classes == -1:
         num_classes = int(tensor.numpy().max()) + 1 if tensor.numel() else 0
+    check_class_indices(tensor, num_classes, "one_hot")
     classes = arange(num_classes).reshape((1,) * tensor.ndim + (num_classes,))
     return (tensor.unsqueeze(-1) == classes).to(dtypes.int64)
 

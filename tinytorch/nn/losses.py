@@ -6,11 +6,32 @@ the same compiled Program.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import compiler as C
 from .. import dtypes
 from ..elementwise import as_tensor, where
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_class_indices(index: Tensor, num_classes: int, op: str, ignore_index=None) -> None:
+    """Raise IndexError (as PyTorch) for a class index outside [0, num_classes), except `ignore_index`.
+
+    Only indices already held as data (a realized tensor, e.g. a batch of labels) are checked: reading
+    them costs nothing. Lazy indices are not realized here (that would split the user's graph into two
+    Programs); an index past the end then fails in the gather at realize, and a negative one is not caught."""
+    if not C.is_computed(index.node) or index.numel() == 0:
+        return
+    vals = index.numpy()
+    if ignore_index is not None:
+        vals = vals[vals != ignore_index]
+    bad = vals[(vals < 0) | (vals >= num_classes)]
+    if bad.size:
+        raise IndexError(f"{op}: class index {int(bad.flat[0])} is out of range for {num_classes} classes "
+                         f"(indices {index.shape}: {int(np.count_nonzero((vals < 0) | (vals >= num_classes)))} "
+                         f"bad); class indices must be in [0, {num_classes})")
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -50,6 +71,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
         raise TypeError(f"nll_loss: target must hold class indices (int64), got {target.dtype.name}; use .long()")
     squeeze = input.ndim == 1
     logp, target = _class_last(input, target, "nll_loss")
+    check_class_indices(target, logp.shape[-1], "nll_loss", ignore_index)
     target = target.to(dtypes.int64)
     valid = target != ignore_index
     safe = where(valid, target, 0)
@@ -84,6 +106,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         terms = logp * target if weight is None else logp * target * weight.reshape(wshape)
         losses = -terms.sum(class_dim)
         return _reduce(losses, reduction, "cross_entropy")
+    check_class_indices(target, n_classes, "cross_entropy", ignore_index)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
