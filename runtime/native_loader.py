@@ -148,7 +148,7 @@ def _check(secret: bytes, key: str, data: bytes) -> Optional[str]:
     if not data:
         return "it is empty"
     if not data.startswith(MAGIC):
-        return "it has no TinyTorch header, so TinyTorch did not write it"
+        return "it has no TinyTorch header: it is corrupt, or TinyTorch did not write it"
     if len(data) <= HEADER:
         return "it is truncated"
     if not hmac.compare_digest(data[len(MAGIC):HEADER], _mac(secret, key, data[HEADER:])):
@@ -197,9 +197,9 @@ def _secret() -> Optional[bytes]:
             except _Untrusted as e:
                 _SECRETS[directory] = None
                 warnings.warn(f"TinyTorch is not using its native object cache {directory}: {e}. Native "
-                              f"modules compile in memory in this process; to cache them, make the directory "
-                              f"yours and private (chown \"$USER\" DIR; chmod 700 DIR) or point "
-                              f"TINYTORCH_CACHE_DIR at one", NativeCacheWarning, stacklevel=4)
+                              f"modules compile in memory in this process; to cache them, make {directory} and "
+                              f"{directory.parent} yours, writable by you alone (chmod 700), or point "
+                              f"TINYTORCH_CACHE_DIR at such a directory", NativeCacheWarning, stacklevel=4)
     return _SECRETS[directory]
 
 
