@@ -83,10 +83,11 @@ def loaded(key: str):
 def read_cached(key: str) -> Optional[bytes]:
     """The cached object code for `key` if this user's TinyTorch wrote it for that key, else None (a file that
     fails the check is deleted, with one warning)."""
-    secret = _secret()
+    directory = cache_dir()
+    secret = _secret(directory)
     if secret is None:
         return None
-    path = cache_dir() / f"{key}.o"
+    path = directory / f"{key}.o"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -104,10 +105,10 @@ def read_cached(key: str) -> Optional[bytes]:
 def write_cached(key: str, obj: bytes) -> None:
     """Best effort, atomically (temp file + rename), with its MAC; then prune the cache to its bound. A cache
     that cannot be written only costs a recompile (one warning per process)."""
-    secret = _secret()
+    directory = cache_dir()
+    secret = _secret(directory)
     if secret is None:
         return
-    directory = cache_dir()
     try:
         _remove_stale_temps(directory)
         _write_atomically(directory / f"{key}.o", MAGIC + _mac(secret, key, obj) + obj)
@@ -139,8 +140,10 @@ def prune(directory: pathlib.Path, max_bytes: int) -> None:
         total -= size
 
 
-def _mac(secret: bytes, key: str, obj: bytes) -> bytes:
-    return hmac.new(secret, key.encode() + b"\0" + obj, hashlib.sha256).digest()
+def _mac(secret: bytes, key: str, obj) -> bytes:
+    mac = hmac.new(secret, key.encode() + b"\0", hashlib.sha256)
+    mac.update(obj)
+    return mac.digest()
 
 
 def _check(secret: bytes, key: str, data: bytes) -> Optional[str]:
@@ -151,7 +154,7 @@ def _check(secret: bytes, key: str, data: bytes) -> Optional[str]:
         return "it has no TinyTorch header: it is corrupt, or TinyTorch did not write it"
     if len(data) <= HEADER:
         return "it is truncated"
-    if not hmac.compare_digest(data[len(MAGIC):HEADER], _mac(secret, key, data[HEADER:])):
+    if not hmac.compare_digest(data[len(MAGIC):HEADER], _mac(secret, key, memoryview(data)[HEADER:])):
         return "its MAC does not match: it is corrupt or truncated, or another key or user wrote it"
     return None
 
@@ -187,9 +190,8 @@ def _remove_stale_temps(directory: pathlib.Path) -> None:
                         os.unlink(entry.path)
 
 
-def _secret() -> Optional[bytes]:
-    """The MAC secret of the current cache dir, or None (warned once per dir) where it is not private."""
-    directory = cache_dir()
+def _secret(directory: pathlib.Path) -> Optional[bytes]:
+    """The MAC secret of cache dir `directory`, or None (warned once per dir) where it is not private."""
     with _DISK_LOCK:
         if directory not in _SECRETS:
             try:
