@@ -17,7 +17,8 @@ nothing from the disk reaches `ObjectFileRef.from_data` unless this user's TinyT
   The MAC's secret is `llvm/.key`, 32 random bytes made on first use, mode 0600, which must be ours and
   readable by no one else (else, as above, no disk cache). The MAC is checked over the whole file before
   loading; it binds the object to its key, so neither a planted object (the file name is a hash of public
-  facts) nor a genuine entry renamed to another key is loaded.
+  facts) nor a genuine entry renamed to another key is loaded. FILE_FORMAT is part of the key (the name),
+  so an older TinyTorch sharing the directory never reads these files, nor this one its raw ones.
 - On a mismatch (empty, truncated, garbage, flipped bytes, another key's or no MAC) the file is deleted,
   one warning names it and why, and the module is compiled again and rewritten: never a crash.
 Writes go to a temp file (removed on every failure path; stale ones older than STALE_TMP_S are removed by
@@ -44,7 +45,8 @@ from . import config
 
 CACHE_SUBDIR = "llvm"
 KEY_FILE = ".key"
-MAGIC = b"TTOBJ1\n\0"  # then the 32-byte MAC, then the object code
+FILE_FORMAT = "TTOBJ1"  # part of every cache key, so TinyTorch versions with other formats never share a file
+MAGIC = FILE_FORMAT.encode() + b"\n\0"  # then the 32-byte MAC, then the object code
 HEADER = len(MAGIC) + hashlib.sha256().digest_size
 STALE_TMP_S = 300
 PRUNE_TO = 0.8
