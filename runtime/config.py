@@ -100,6 +100,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "bytes", minimum=1),
     Setting("TINYTORCH_CACHE_DIR", "path", _cache_home, "where compiled native object code is cached on "
             "disk (under `llvm/`)"),
+    Setting("TINYTORCH_CACHE_MAX_MB", "int", 512, "the disk cache's size bound: past it, a write deletes the "
+            "least recently used object files down to 80% of it", minimum=1),
     Setting("TINYTORCH_CHECK_BOUNDS", "bool", False, "compile native kernels that check every address: one "
             "outside its array raises a KernelError naming the kernel", read_at="compile"),
     Setting("TINYTORCH_DATA", "path", None, "the datasets folder, searched before "

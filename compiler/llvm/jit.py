@@ -3,9 +3,9 @@
 The target machine is built for this CPU's name and feature string, so the loop vectorizer sees the
 real vector ISA; where the host has AVX-512 kernels carry "prefer-vector-width"="512" (LLVM otherwise
 stays at 256-bit vectors on many AVX-512 parts). Object code is keyed by a SHA-256 of the IR text, the
-target (triple, CPU, features), the optimization level and the llvmlite version; the runtime keeps it in
-its disk cache (runtime/native_loader.py), so a fresh process that builds the same module skips LLVM
-entirely, and loads it into memory.
+target (triple, CPU, features), the optimization level, the llvmlite version and the cache's file format;
+the runtime keeps it in its disk cache (runtime/native_loader.py), so a fresh process that builds the same
+module skips LLVM entirely, and loads it into memory.
 """
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def target_machine():
 
 def cache_key(ir_text: str, name: str) -> str:
     h = host()
-    parts = (ir_text, name, h["triple"], h["cpu"], h["features"], str(OPT_LEVEL), llvmlite.__version__)
+    parts = (ir_text, name, h["triple"], h["cpu"], h["features"], str(OPT_LEVEL), llvmlite.__version__,
+             native_loader.FILE_FORMAT)  # a new file format gets new names: no version reads another's files
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
