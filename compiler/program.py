@@ -88,7 +88,6 @@ class Program:
     kernels: tuple
     lowered: tuple  # per kernel: kernel.Lowered (backend, generated code, blocking)
     n_inputs: int
-    outputs: tuple  # per target: (slot, None) or (slot, the view applied to it)
     memory_plan: object
     listing: str  # the graph as given
     listing_after: str  # after fold and dce
@@ -153,7 +152,7 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
         exe, lowered = lower_program_numpy(kernels, len(inputs), out_slots, plan, frees)
         cost = {}
     is_in = {id(n) for n in inputs}
-    return Program(tuple(kernels), lowered, len(inputs), tuple(out_slots), plan,
+    return Program(tuple(kernels), lowered, len(inputs), plan,
                    ir.listing(list(targets), stop=lambda n: id(n) in is_in),
                    ir.listing(list(g.targets), stop=g.is_input), tuple(records), options, exe,
                    time.perf_counter() - t0, cost)
