@@ -3,7 +3,13 @@
 - `mlp_step`: 784-256-256-10 MLP, batch 128, cross-entropy, Adam: one training step (and a hand-written
   NumPy step, numpy_mlp.py).
 - `lenet_step`: LeNet-5 (Conv2d 5x5, MaxPool2d 2) on 3x32x32, batch 64, SGD with momentum: one step.
+- `mnist_cnn_step`: the PyTorch tutorial's MNIST CNN (two 3x3 convs, max pool, two linears; F.* calls, Adam),
+  batch 64, written as a PyTorch user writes it, the only change being the imports.
+- `vgg_step`: a small VGG-style CIFAR-10 net (six 3x3 convs of 32/64/128 channels, BatchNorm, ReLU, three max
+  pools, a linear head), batch 128, SGD with momentum: the modern-CNN milestone's shape.
 - `gpt_block`: the GPT-style block of examples/gpt_block.py, B=4 T=128 C=256, 4 heads: forward.
+- `*_captured`: the same training step under `tinytorch.compile` (traced, then replayed); the torch column is
+  still plain PyTorch eager.
 
 The torch model has the same module names, so its weights are copied from the TinyTorch model's
 state_dict; the harness checks the first step of every column against the first column's.
@@ -116,6 +122,71 @@ def lenet_step(quick=False):
     tsetup, tstep = _torch_train(_lenet, _sgd)
     return Workload(f"lenet5 train step b{batch}", _train_state(_lenet, _sgd, (batch, 3, 32, 32)), _train_step,
                     None, tsetup, tstep, rtol=1e-3, atol=1e-5)
+
+
+def _mnist_cnn(mod):
+    """The PyTorch MNIST example's network (without its dropout, so both columns draw no random numbers)."""
+    F = mod.functional
+
+    class Net(mod.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = mod.Conv2d(1, 32, 3, 1), mod.Conv2d(32, 64, 3, 1)
+            self.fc1, self.fc2 = mod.Linear(9216, 128), mod.Linear(128, 10)
+
+        def forward(self, x):
+            x = F.relu(self.conv2(F.relu(self.conv1(x))))
+            x = F.max_pool2d(x, 2).flatten(1)
+            return self.fc2(F.relu(self.fc1(x)))
+    return Net()
+
+
+def mnist_cnn_step(quick=False):
+    batch = 4 if quick else 64
+    tsetup, tstep = _torch_train(_mnist_cnn, _adam)
+    return Workload(f"mnist cnn train step b{batch}", _train_state(_mnist_cnn, _adam, (batch, 1, 28, 28)),
+                    _train_step, None, tsetup, tstep, rtol=1e-3, atol=1e-5)
+
+
+VGG_WIDTHS = (32, 32, "M", 64, 64, "M", 128, 128, "M")
+
+
+def _vgg(mod, widths=VGG_WIDTHS):
+    layers, c = [], 3
+    for w in widths:
+        if w == "M":
+            layers.append(mod.MaxPool2d(2))
+        else:
+            layers += [mod.Conv2d(c, w, 3, padding=1, bias=False), mod.BatchNorm2d(w), mod.ReLU()]
+            c = w
+    return mod.Sequential(*layers, mod.Flatten(), mod.Linear(c * 4 * 4, 10))
+
+
+def _vgg_quick(mod):
+    return _vgg(mod, (8, "M", 8, "M", 8, "M"))
+
+
+def vgg_step(quick=False):
+    batch = 4 if quick else 128
+    build = _vgg_quick if quick else _vgg
+    tsetup, tstep = _torch_train(build, _sgd)
+    return Workload(f"vgg6-bn cifar train step b{batch}", _train_state(build, _sgd, (batch, 3, 32, 32)),
+                    _train_step, None, tsetup, tstep, rtol=2e-3, atol=1e-4)
+
+
+def captured(factory):
+    """The workload `factory` makes, its TinyTorch step run under tinytorch.compile (the torch column unchanged)."""
+    def make(quick=False):
+        w = factory(quick)
+        setup = w.setup
+
+        def captured_setup():
+            s = setup()
+            s["captured"] = tt.compile(lambda: tuple(w.step(s)))
+            return s
+        return Workload(w.name.replace("train step", "captured step"), captured_setup,
+                        lambda s: list(s["captured"]()), None, w.torch_setup, w.torch_step, rtol=w.rtol, atol=w.atol)
+    return make
 
 
 # ------------------------------------------------------------------ GPT block forward

@@ -118,4 +118,6 @@ def _count(n):
 
 WORKLOADS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "gelu_chain": gelu_chain, "softmax": softmax,
              "layernorm": layernorm,
-             "mlp": models.mlp_step, "lenet": models.lenet_step, "gpt": models.gpt_block}
+             "mlp": models.mlp_step, "mlp_captured": models.captured(models.mlp_step),
+             "lenet": models.lenet_step, "lenet_captured": models.captured(models.lenet_step),
+             "mnist_cnn": models.mnist_cnn_step, "vgg": models.vgg_step, "gpt": models.gpt_block}

@@ -120,6 +120,34 @@ def test_batchnorm_running_stats_do_not_recompile():
     assert not np.allclose(m[1].running_mean.numpy(), 0)
 
 
+def test_batchnorm_training_step_is_one_program_and_matches_torch():
+    """The running statistics ride along with the optimizer's Program: one realize a step, not one more per
+    BatchNorm layer recomputing the forward pass; after three steps stats and weights equal PyTorch's."""
+    def build(mod):
+        return mod.Sequential(mod.Conv2d(2, 3, 3), mod.BatchNorm2d(3), mod.ReLU(), mod.Conv2d(3, 4, 3),
+                              mod.BatchNorm2d(4), mod.ReLU(), mod.Flatten(), mod.Linear(16, 2))
+    m = build(nn)
+    tm = build(torch.nn)
+    tm.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in m.state_dict().items()})
+    opt, topt = tt.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), torch.optim.SGD(tm.parameters(), lr=0.1,
+                                                                                     momentum=0.9)
+    realizes = []
+    for seed in range(3):
+        x, y = _x(4, 2, 6, 6, seed=seed), _x(4, 2, seed=seed + 10)
+        before = tt.stats()["realizes"]
+        opt.zero_grad()
+        F.mse_loss(m(tt.tensor(x)), tt.tensor(y)).backward()
+        opt.step()
+        topt.zero_grad()
+        torch.nn.functional.mse_loss(tm(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        topt.step()
+        realizes.append(tt.stats()["realizes"] - before)
+    print(realizes)
+    assert max(realizes) <= 1, realizes
+    for k, v in tm.state_dict().items():
+        np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+
+
 @pytest.mark.parametrize("shape,norm", [((4, 6), 6), ((2, 3, 4, 5), (4, 5))])
 def test_layernorm(shape, norm):
     m, tm = nn.LayerNorm(norm), torch.nn.LayerNorm(norm)
