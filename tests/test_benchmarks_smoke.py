@@ -50,3 +50,17 @@ def test_markdown_and_plans(capsys):
     run.main(["mlp", "--quick", "--plans"])
     out = capsys.readouterr().out
     assert "mlp train step b16" in out and "fuse (nodes -> kernels)" in out
+
+
+def test_cnn_and_captured_workloads_agree_with_torch():
+    """The issue-10 rows (VGG-style net with BatchNorm, the PyTorch-tutorial MNIST CNN, a captured step): every
+    column's first step matches the first column's (the harness raises otherwise), PyTorch's included."""
+    import pytest
+    if not HAVE_TORCH:
+        pytest.skip("torch is the reference for these rows; pip install torch")
+    cols = [c for c in ("compiled-numpy", "compiled-llvm", "torch") if c in COLUMNS]
+    rows = run.run_suite(["vgg", "mnist_cnn", "mlp_captured"], cols, repeats=1, quick=True, markdown=False,
+                         out=lambda *_: None, compile_times=False)
+    assert not report.errors(rows), report.errors(rows)
+    for r in rows:
+        assert set(r["checked"]) >= set(cols[1:]), (r["workload"], r["checked"])
