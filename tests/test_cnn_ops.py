@@ -283,7 +283,9 @@ def test_conv_transpose2d_output_size_picks_output_padding(rng):
     (lambda: F.max_pool2d(tt.randn(1, 1, 4, 4), 2, padding=2), r"max_pool2d: padding \(2, 2\) should be at most"),
     (lambda: F.avg_pool2d(tt.randn(2, 4, 4), 5), r"avg_pool2d: a 5x5 window .* \(1, 2, 4, 4\)"),
     (lambda: F.adaptive_avg_pool2d(tt.randn(1, 2, 4, 4), (0, 2)), r"adaptive_avg_pool2d: output_size"),
-    (lambda: F.fold(tt.randn(1, 12, 10), (4, 5), 2), r"fold: input \(1, 12, 10\) must be \(N, C\*2\*2, L\) with L = 3\*4"),
+    (lambda: F.fold(tt.randn(1, 12, 10), (4, 5), 2),
+     r"fold: input \(1, 12, 10\) must be \(N, C\*2\*2, L\) with L = 3\*4"),
+    (lambda: nn.Conv1d(2, 2, 3, padding="full"), r"Conv1d: padding must be an int or a 1-tuple, 'same' or 'valid'"),
     (lambda: F.unfold(tt.randn(4, 4), 2), r"unfold: expects a \(N, C, H, W\) or \(C, H, W\) input, got \(4, 4\)"),
 ])
 def test_bad_arguments_name_the_op_and_shapes(call, match):

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import functional as F
 from . import init
+from .conv1d import single
 from .convolution import _pair
 from .module import Module
 from .parameter import Parameter
@@ -64,12 +65,12 @@ class Conv1d(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv1d: in_channels {in_channels} and out_channels {out_channels} must both divide "
                              f"by groups {groups}")
-        if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"Conv1d: padding must be an int, 'valid' or 'same', got {padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = (_single(kernel_size, "kernel_size"),)
-        self.stride, self.dilation = (_single(stride, "stride"),), (_single(dilation, "dilation"),)
-        self.padding = padding if isinstance(padding, str) else (_single(padding, "padding"),)
+        self.kernel_size = (single(kernel_size, "kernel_size", "Conv1d"),)
+        self.stride = (single(stride, "stride", "Conv1d"),)
+        self.dilation = (single(dilation, "dilation", "Conv1d"),)
+        padding = single(padding, "padding", "Conv1d")
+        self.padding = padding if isinstance(padding, str) else (padding,)
         d = np.dtype(dtype or np.float32)
         self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, d))
         self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
@@ -90,14 +91,6 @@ class Conv1d(Module):
         if self.groups != 1:
             s += f", groups={self.groups}"
         return s + (", bias=False" if self.bias is None else "")
-
-
-def _single(v, name):
-    if isinstance(v, (tuple, list)) and len(v) == 1:
-        v = v[0]
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"Conv1d: {name} must be an int or a 1-tuple, got {v!r}")
-    return v
 
 
 class ConvTranspose2d(Module):

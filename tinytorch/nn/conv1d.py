@@ -6,11 +6,15 @@ from ..tensor import Tensor
 from .convolution import conv2d
 
 
-def _single(v, name):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 1:
-            raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {v!r}")
+def single(v, name: str, op: str = "conv1d"):
+    """The int in `v` (an int or a 1-tuple); padding may also be 'same' or 'valid'."""
+    if isinstance(v, (tuple, list)) and len(v) == 1:
         v = v[0]
+    if name == "padding" and v in ("same", "valid"):
+        return v
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{op}: {name} must be an int or a 1-tuple" + (", 'same' or 'valid'" if name == "padding"
+                                                                          else "") + f", got {v!r}")
     return v
 
 
@@ -27,10 +31,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ValueError(f"conv1d: input {input.shape} has {channels} channels but weight {weight.shape} with "
                          f"groups={groups} expects {weight.shape[1] * groups}; in and out channels must divide "
                          f"by groups")
-    padding, stride = _single(padding, "padding"), _single(stride, "stride")
+    padding, stride = single(padding, "padding"), single(stride, "stride")
     if padding == "same" and stride != 1:
         raise ValueError(f"conv1d: padding='same' needs stride 1, got stride {stride} (input {input.shape})")
     pair = (0, padding) if not isinstance(padding, str) else padding
     out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, stride), pair,
-                 (1, _single(dilation, "dilation")), groups)
+                 (1, single(dilation, "dilation")), groups)
     return out.squeeze(-2)

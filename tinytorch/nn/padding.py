@@ -2,8 +2,9 @@
 
 Each non-constant mode maps every output position j of a dim to a source position q = j - before, folded back
 into [0, size): mirrored without repeating the edge (reflect), clamped (replicate) or wrapped (circular). The
-map is a constant index table (a negative amount crops; for 'circular' the crop comes first), so the pad is `index_select` and its gradient is `scatter_add`, which sums the
-copies of a pixel back into it. Pad amounts run last dim first, as in PyTorch.
+map is a constant index table (a negative amount crops; for 'circular' the crop comes first, as PyTorch), so
+the pad is `index_select` and its gradient is `scatter_add`, which sums the copies of a pixel back into it.
+Pad amounts run last dim first, as in PyTorch.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def _pool_size(size, k, s, p, d, ceil_mode):
 
 def _windows(x, op, kernel_size, stride, padding, dilation, ceil_mode, value):
     """(N, C, kh, kw, oh, ow) windows of `x` padded with `value` (plus the ceil_mode overhang), and the
-    normalized (kernel, stride, padding) pairs."""
+    normalized kernel, stride, padding and dilation pairs."""
     kernel = _pair(kernel_size, "kernel_size", op, x.shape)
     stride = kernel if stride is None or stride == [] else _pair(stride, "stride", op, x.shape)
     pad, dilation = _pair(padding, "padding", op, x.shape), _pair(dilation, "dilation", op, x.shape)
