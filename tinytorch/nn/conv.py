@@ -11,25 +11,20 @@ from .module import Module
 from .parameter import Parameter
 
 
-class Conv2d(Module):
-    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+class _Conv(Module):
+    """What every conv module shares: the channel checks and the weight and bias, initialized as PyTorch's
+    (Kaiming-uniform(a=sqrt(5)) weights, bias U(+-1/sqrt(fan_in)))."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
-        super().__init__()
+    def _parameters_for(self, op: str, in_channels: int, out_channels: int, groups: int, padding_mode: str,
+                        weight_shape: tuple, bias: bool, dtype) -> None:
         if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must both divide "
+            raise ValueError(f"{op}: in_channels {in_channels} and out_channels {out_channels} must both divide "
                              f"by groups {groups}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
-        if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
         d = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, d))
+        self.weight = Parameter(np.zeros(weight_shape, d))
         self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
         if not bias:
             self.register_parameter("bias", None)
@@ -37,6 +32,21 @@ class Conv2d(Module):
 
     def reset_parameters(self) -> None:
         init.default_reset_(self.weight, self.bias)
+
+
+class Conv2d(_Conv):
+    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
+        self._parameters_for("Conv2d", in_channels, out_channels, groups, padding_mode,
+                             (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -54,29 +64,19 @@ class Conv2d(Module):
         return s
 
 
-class Conv1d(Module):
+class Conv1d(_Conv):
     """Weight (out, in/groups, k), initialized as Conv2d's (PyTorch's default for every conv)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv1d: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: in_channels {in_channels} and out_channels {out_channels} must both divide "
-                             f"by groups {groups}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = (single(kernel_size, "kernel_size", "Conv1d"),)
         self.stride = (single(stride, "stride", "Conv1d"),)
         self.dilation = (single(dilation, "dilation", "Conv1d"),)
         padding = single(padding, "padding", "Conv1d")
         self.padding = padding if isinstance(padding, str) else (padding,)
-        d = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, d))
-        self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
-        init.default_reset_(self.weight, self.bias)
+        self._parameters_for("Conv1d", in_channels, out_channels, groups, padding_mode,
+                             (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input):
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
@@ -93,29 +93,18 @@ class Conv1d(Module):
         return s + (", bias=False" if self.bias is None else "")
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_Conv):
     """Weight (in, out/groups, kh, kw), initialized as PyTorch's (Kaiming-uniform over fan_in = out/groups*kh*kw)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got "
-                                      f"{padding_mode!r}")
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} must "
-                             f"both divide by groups {groups}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         op = "ConvTranspose2d"
         self.kernel_size, self.stride = _pair(kernel_size, "kernel_size", op), _pair(stride, "stride", op)
         self.padding, self.dilation = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
         self.output_padding = _pair(output_padding, "output_padding", op)
-        d = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.zeros((in_channels, out_channels // groups) + self.kernel_size, d))
-        self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
-        init.default_reset_(self.weight, self.bias)
+        self._parameters_for(op, in_channels, out_channels, groups, padding_mode,
+                             (in_channels, out_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input, output_size=None):
         extra = self.output_padding
