@@ -276,6 +276,7 @@ def test_conv_transpose2d_output_size_picks_output_padding(rng):
     (lambda: F.interpolate(tt.randn(1, 2, 4, 4), scale_factor=2, align_corners=True),
      r"interpolate: align_corners can only be set"),
     (lambda: F.pad(tt.randn(2, 3, 4), (1, 1), mode="mirror"), r"pad: unknown mode 'mirror'"),
+    (lambda: F.pad(tt.randn(2, 3, 4), (1, 1), mode="reflect", value=1.0), r"pad: mode 'reflect' takes no value"),
     (lambda: F.pad(tt.randn(2, 3, 4), (4, 1), mode="reflect"),
      r"pad: reflect padding \(4, 1\) of dim 2 must be less than its size 4 \(input \(2, 3, 4\)\)"),
     (lambda: F.pad(tt.randn(2, 3, 4), (5, 0), mode="circular"), r"pad: circular padding \(5, 0\) .* \(2, 3, 4\)"),

@@ -33,13 +33,15 @@ def _source(mode: str, lo: int, hi: int, size: int) -> np.ndarray:
     return np.where(r < size, r, period - r)
 
 
-def _check(input: Tensor, pads, mode: str):
+def _check(input: Tensor, pads, mode: str, value):
     if mode not in MODES:
         raise ValueError(f"pad: unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if len(pads) % 2 or not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pads):
         raise ValueError(f"pad: pad must be an even-length sequence of ints (last dim first), got {pads!r}")
     if mode == "constant":
         return
+    if value:
+        raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r}); use mode='constant' to pad with it")
     dims = len(pads) // 2
     if dims not in (1, 2, 3) or input.ndim not in (dims + 1, dims + 2):
         raise ValueError(f"pad: mode {mode!r} with {len(pads)} pad values pads the last {dims} dims of a "
@@ -61,7 +63,7 @@ def _check(input: Tensor, pads, mode: str):
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """torch.nn.functional.pad: `pad` = (last_before, last_after, prev_before, prev_after, ...)."""
     pads = tuple(pad)
-    _check(input, pads, mode)
+    _check(input, pads, mode, value)
     if mode == "constant":
         return _constant_pad(input, pads, 0.0 if value is None else value)
     out = input
