@@ -24,3 +24,14 @@ def adaptive_bounds(size: int, out: int):
     """PyTorch's adaptive windows: start = floor(i*size/out), end = ceil((i+1)*size/out), as two int arrays."""
     i = np.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def take_along(x: Tensor, dim: int, table) -> Tensor:
+    """x with dim `dim` replaced by x[..., table[j], ...] for each j: a `gather` along `dim` whose index is the
+    constant table broadcast over the other dims. It reads x in place and writes its output in order
+    (`index_select` would move `dim` to the front and back, two strided passes over the data)."""
+    table = np.asarray(table, dtype=np.int64)
+    shape = [1] * x.ndim
+    shape[dim] = full = table.size
+    out_shape = x.shape[:dim] + (full,) + x.shape[dim + 1:]
+    return x.gather(dim, const_tensor(table.reshape(shape)).expand(out_shape))

@@ -3,17 +3,16 @@
 Each non-constant mode maps every output position j of a dim to a source position q = j - before, folded back
 into [0, size): mirrored without repeating the edge (reflect), clamped (replicate) or wrapped (circular). The
 map is a constant index table (a negative amount crops; for 'circular' the crop comes first, as PyTorch), so
-the pad is `index_select` and its gradient is `scatter_add`, which sums the copies of a pixel back into it.
+the pad is a `gather` (`take_along`) and its gradient is `scatter_add`, which sums the copies of a pixel back into it.
 Pad amounts run last dim first, as in PyTorch.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
 from ..movement import pad as _constant_pad
 from ..tensor import Tensor
-from .constants import const_tensor
+from .constants import take_along
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -72,6 +71,5 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         lo, hi, size = pads[2 * i], pads[2 * i + 1], input.shape[d]
         if lo == 0 and hi == 0:
             continue
-        src = _source(mode, lo, hi, size)
-        out = out.index_select(d, const_tensor(src, dtypes.int64))
+        out = take_along(out, d, _source(mode, lo, hi, size))
     return out

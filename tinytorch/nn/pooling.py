@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
 from ..creation import zeros
 from ..elementwise import where
 from ..movement import pad as _pad, unfold_windows
 from ..tensor import Tensor
-from .constants import adaptive_bounds, const_tensor
+from .constants import adaptive_bounds, const_tensor, take_along
 from .convolution import _batched, _pair
 
 
@@ -165,6 +164,6 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
         start, end = adaptive_bounds(n, o)
         k = int((end - start).max())
         table = np.minimum(start[:, None] + np.arange(k), end[:, None] - 1).reshape(-1)  # (o * k)
-        picked = picked.index_select(axis, const_tensor(table, dtypes.int64)).unflatten(axis, (o, k))
+        picked = take_along(picked, picked.ndim - 1 if axis == -1 else axis, table).unflatten(axis, (o, k))
     out = picked.amax((3, 5))  # (N, C, oh, kh, ow, kw)
     return out.squeeze(0) if unbatched else out

@@ -1,6 +1,6 @@
 """F.interpolate: resizing the spatial dims of (N, C, L) or (N, C, H, W) inputs, one dim at a time.
 
-'nearest' / 'nearest-exact' pick a source row per output row: an `index_select` with a constant table.
+'nearest' / 'nearest-exact' pick a source row per output row: a `gather` with a constant table.
 'linear' / 'bilinear' are separable: each dim is multiplied by a constant (out, in) matrix whose row i holds
 the two weights (1 - t, t) of PyTorch's source position for output i, so a 4-d bilinear resize is
 out = A_h @ x @ A_w^T (two matmuls, differentiable for free, no gathers). Source positions follow PyTorch:
@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
-from .. import dtypes
 from ..tensor import Tensor
-from .constants import const_tensor
+from .constants import const_tensor, take_along
 
 _MODES = {"nearest": 1, "nearest-exact": 1, "linear": 1, "bilinear": 2}  # mode -> spatial dims it takes (or any)
 _NEAREST = ("nearest", "nearest-exact")
@@ -88,8 +87,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     for axis, n, o, scale in zip(range(2, input.ndim), input.shape[2:], out_sizes, scales):
         if mode in _NEAREST:
             if n != o or scale != 1.0:
-                out = out.index_select(axis, const_tensor(_nearest_table(n, o, scale, mode == "nearest-exact"),
-                                                          dtypes.int64))
+                out = take_along(out, axis, _nearest_table(n, o, scale, mode == "nearest-exact"))
             continue
         if input.dtype.kind != "f":
             raise TypeError(f"interpolate: mode {mode!r} expects a floating-point input, got {input.dtype.name}")
