@@ -104,7 +104,8 @@ def _window_counts(size, out, k, s, p, include_pad):
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     """The inverse of max_pool2d(return_indices=True): each value written at its flat index into a zero
-    H*W plane (PyTorch's layout); every other position is 0."""
+    H*W plane (PyTorch's layout); every other position is 0. An index that repeats (overlapping windows,
+    stride < kernel, sharing a maximum) adds its values up, where PyTorch keeps one of them."""
     x, unbatched = _batched(input, "max_unpool2d")
     idx = indices.unsqueeze(0) if unbatched and indices.ndim == 3 else indices
     if idx.shape != x.shape:
