@@ -5,7 +5,9 @@ from .parameter import Parameter  # noqa: F401
 from .container import Sequential, ModuleList  # noqa: F401
 from .layers import (Identity, Linear, Embedding, Dropout, Flatten, ReLU, GELU, Tanh, Sigmoid, SiLU,  # noqa: F401
                      LeakyReLU, Softmax, LogSoftmax)
-from .conv import Conv2d, MaxPool2d, AvgPool2d  # noqa: F401
+from .conv import Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d  # noqa: F401
+from .window_layers import (MaxUnpool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample,  # noqa: F401
+                            UpsamplingNearest2d, UpsamplingBilinear2d, Unfold, Fold)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss  # noqa: F401
 from . import utils  # noqa: F401,E402

@@ -1,34 +1,30 @@
-"""Conv2d, MaxPool2d and AvgPool2d modules over the functional forms in convolution.py."""
+"""Conv1d, Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d modules over their functional forms."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import functional as F
 from . import init
+from .conv1d import single
 from .convolution import _pair
 from .module import Module
 from .parameter import Parameter
 
 
-class Conv2d(Module):
-    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+class _Conv(Module):
+    """What every conv module shares: the channel checks and the weight and bias, initialized as PyTorch's
+    (Kaiming-uniform(a=sqrt(5)) weights, bias U(+-1/sqrt(fan_in)))."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
-        super().__init__()
+    def _parameters_for(self, op: str, in_channels: int, out_channels: int, groups: int, padding_mode: str,
+                        weight_shape: tuple, bias: bool, dtype) -> None:
         if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must both divide "
+            raise ValueError(f"{op}: in_channels {in_channels} and out_channels {out_channels} must both divide "
                              f"by groups {groups}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
-        if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
         d = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, d))
+        self.weight = Parameter(np.zeros(weight_shape, d))
         self.bias = Parameter(np.zeros(out_channels, d)) if bias else None
         if not bias:
             self.register_parameter("bias", None)
@@ -36,6 +32,21 @@ class Conv2d(Module):
 
     def reset_parameters(self) -> None:
         init.default_reset_(self.weight, self.bias)
+
+
+class Conv2d(_Conv):
+    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
+        self._parameters_for("Conv2d", in_channels, out_channels, groups, padding_mode,
+                             (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -53,6 +64,68 @@ class Conv2d(Module):
         return s
 
 
+class Conv1d(_Conv):
+    """Weight (out, in/groups, k), initialized as Conv2d's (PyTorch's default for every conv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__()
+        self.kernel_size = (single(kernel_size, "kernel_size", "Conv1d"),)
+        self.stride = (single(stride, "stride", "Conv1d"),)
+        self.dilation = (single(dilation, "dilation", "Conv1d"),)
+        padding = single(padding, "padding", "Conv1d")
+        self.padding = padding if isinstance(padding, str) else (padding,)
+        self._parameters_for("Conv1d", in_channels, out_channels, groups, padding_mode,
+                             (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
+
+    def forward(self, input):
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0,), "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose2d(_Conv):
+    """Weight (in, out/groups, kh, kw), initialized as PyTorch's (Kaiming-uniform over fan_in = out/groups*kh*kw)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None):
+        super().__init__()
+        op = "ConvTranspose2d"
+        self.kernel_size, self.stride = _pair(kernel_size, "kernel_size", op), _pair(stride, "stride", op)
+        self.padding, self.dilation = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+        self.output_padding = _pair(output_padding, "output_padding", op)
+        self._parameters_for(op, in_channels, out_channels, groups, padding_mode,
+                             (in_channels, out_channels // groups) + self.kernel_size, bias, dtype)
+
+    def forward(self, input, output_size=None):
+        extra = self.output_padding
+        if output_size is not None:  # the output_padding that gives this size, as PyTorch
+            size = tuple(output_size)[-2:]
+            default = [(n - 1) * s - 2 * p + dl * (k - 1) + 1 for n, s, p, dl, k in
+                       zip(input.shape[-2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+            extra = tuple(o - d for o, d in zip(size, default))
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, extra, self.groups,
+                                  self.dilation)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        for name, zero in (("padding", (0, 0)), ("output_padding", (0, 0)), ("dilation", (1, 1))):
+            if getattr(self, name) != zero:
+                s += f", {name}={getattr(self, name)}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
 def _check_window_args(op, **args):
     """Check a pool's arguments when the module is made, so the error points at the constructor's line."""
     for name, v in args.items():
@@ -64,13 +137,13 @@ class MaxPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-        if return_indices or ceil_mode:
-            raise NotImplementedError("MaxPool2d: return_indices and ceil_mode are not supported")
+        self.return_indices = return_indices
         _check_window_args("MaxPool2d", kernel_size=kernel_size, stride=self.stride, padding=padding,
                            dilation=dilation)
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -81,15 +154,14 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
-        if ceil_mode:
-            raise NotImplementedError("AvgPool2d: ceil_mode is not supported")
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.count_include_pad, self.divisor_override = padding, count_include_pad, divisor_override
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
         _check_window_args("AvgPool2d", kernel_size=kernel_size, stride=self.stride, padding=padding)
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, False, self.count_include_pad,
-                            self.divisor_override)
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,18 +1,15 @@
-"""Convolution and pooling over (N, C, H, W) as window extraction plus a matmul or a reduction.
+"""Convolution over (N, C, H, W) as window extraction plus a matmul, and the window helpers pooling shares.
 
 `unfold` (a view primitive) turns the padded input into its sliding windows,
 (N, C, kh, kw, oh, ow); a convolution is then one matrix product against the
-flattened weight, a max pool a `max` over the window axes and an average pool
-a `mean`. No Python loops over pixels: the gradient of `unfold` is `fold`.
+flattened weight (a depthwise one a product and a sum, `depthwise.py`; pools
+are in `pooling.py`). No Python loops over pixels: the gradient of `unfold` is `fold`.
 """
 from __future__ import annotations
 
-import math
-
-from .. import compiler as C
 from ..movement import pad as _pad, unfold_windows
 from ..tensor import Tensor
-from ..tensor_base import wrap
+from .depthwise import depthwise_conv2d
 
 
 # The least value each window argument takes, and what to do instead of a smaller one. Checked when the op is
@@ -97,6 +94,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         # (N, oh, ow, C, kh, kw) rows against the (O, C*kh*kw) weight: one 2-d matmul
         rows = cols.permute(0, 4, 5, 1, 2, 3).reshape(N * oh * ow, K)
         out = (rows @ weight.reshape(O, K).T).reshape(N, oh, ow, O).permute(0, 3, 1, 2)
+    elif groups == Cin:
+        out = depthwise_conv2d(cols, weight)
     else:
         G, Og = groups, O // groups
         rows = cols.reshape(N, G, Cg, kh, kw, oh, ow).permute(1, 0, 5, 6, 2, 3, 4).reshape(G, N * oh * ow, K)
@@ -105,43 +104,3 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if bias is not None:
         out = out + bias.reshape(1, O, 1, 1)
     return out.squeeze(0) if unbatched else out
-
-
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False) -> Tensor:
-    if ceil_mode or return_indices:
-        raise NotImplementedError("max_pool2d: ceil_mode and return_indices are not supported")
-    x, unbatched = _batched(input, "max_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "max_pool2d", input.shape)
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d", input.shape)
-    _check_pool_padding(padding, kernel, "max_pool2d", input.shape)
-    neg = float("-inf") if x.dtype.kind == "f" else int(x.numpy().min())  # integer pools pad with the minimum
-    cols = unfold_patches(x, kernel, dilation, padding, stride, value=neg, op="max_pool2d")
-    out = cols.amax((2, 3))
-    return out.squeeze(0) if unbatched else out
-
-
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None) -> Tensor:
-    if ceil_mode:
-        raise NotImplementedError("avg_pool2d: ceil_mode is not supported")
-    x, unbatched = _batched(input, "avg_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d", input.shape)
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d", input.shape)
-    _check_pool_padding(padding, kernel, "avg_pool2d", input.shape)
-    summed = unfold_patches(x, kernel, 1, padding, stride, op="avg_pool2d").sum((2, 3))
-    if divisor_override:
-        out = summed * (1.0 / divisor_override)
-    elif count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
-        out = summed * (1.0 / math.prod(kernel))
-    else:  # divide by how many real (unpadded) pixels each window covers: a constant the compiler folds
-        ones = wrap(C.const(1.0, (1, 1) + x.shape[2:], x.dtype))
-        count = unfold_patches(ones, kernel, 1, padding, stride).sum((2, 3))
-        out = summed / count
-    return out.squeeze(0) if unbatched else out
-
-
-def _check_pool_padding(padding, kernel, op, shape):
-    ph, pw = _pair(padding, "padding", op, shape)
-    if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
-        raise ValueError(f"{op}: padding {(ph, pw)} should be at most half the kernel size {kernel}")

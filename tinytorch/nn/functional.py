@@ -3,8 +3,9 @@
 Everything here is built from primitives, so autograd and every compiler pass
 handle it with no special cases. Values that change from call to call (the
 dropout mask's seed) are data, never constants baked into the graph.
-Convolution and pooling live in `convolution.py`, losses in `losses.py`;
-both are re-exported here so `F.conv2d` and `F.cross_entropy` work.
+Convolution, pooling, padding, resizing and im2col live in their own files (`convolution.py`,
+`conv1d.py`, `conv_transpose.py`, `pooling.py`, `padding.py`, `resize.py`, `im2col.py`), losses in
+`losses.py`; all are re-exported here so `F.conv2d` and `F.cross_entropy` work.
 """
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from ..creation import arange, rand
 from ..elementwise import as_tensor, where
 from ..elementwise import gelu as _gelu, relu as _relu, sigmoid, tanh, silu, leaky_relu, elu, softplus  # noqa: F401
 from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp  # noqa: F401
-from ..movement import pad as _pad
 from ..tensor import Tensor
-from .convolution import conv2d, max_pool2d, avg_pool2d, unfold_patches  # noqa: F401
+from .convolution import conv2d, unfold_patches  # noqa: F401
+from .conv1d import conv1d  # noqa: F401
+from .conv_transpose import conv_transpose2d  # noqa: F401
+from .im2col import unfold, fold  # noqa: F401
+from .padding import pad  # noqa: F401
+from .pooling import (max_pool2d, avg_pool2d, max_unpool2d, adaptive_avg_pool2d,  # noqa: F401
+                      adaptive_max_pool2d)
+from .resize import interpolate  # noqa: F401
 from .losses import check_class_indices
 from .losses import (cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits)
@@ -156,8 +163,3 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
-
-def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
-    return _pad(input, pad, value)
