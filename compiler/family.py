@@ -83,7 +83,7 @@ class Family:
             return prog, False
         t0 = time.perf_counter()
         prog = compile_back(self.front, self._kernels_at(n), substitute(self.inputs, n),
-                            substitute(self.front["out_slots"], n), self.options, t0)
+                            substitute(self.front["out_slots"], n), self.options, t0, batch=n)
         prog.memory_plan.verify()
         self.programs[n] = prog
         while len(self.programs) > MAX_SIZES:

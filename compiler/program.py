@@ -153,7 +153,7 @@ def compile_front(order, inputs, targets, options: Options) -> dict:
             "listing_after": ir.listing(list(g.targets), stop=g.is_input)}
 
 
-def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float) -> Program:
+def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float, batch: int = 0) -> Program:
     """The memory plan and the lowering of `kernels` (over `inputs`: anything with shape, dtype, nbytes)."""
     records = list(front["records"])
     t = time.perf_counter()
@@ -162,7 +162,7 @@ def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float)
                               (time.perf_counter() - t) * 1e3, options.on("memplan")))
     if options.backend == "llvm":
         from .lower_llvm import lower_program
-        exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan)
+        exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan, batch)
     else:
         exe, lowered = lower_program_numpy(kernels, len(inputs), out_slots, plan, frees)
         cost = {}

@@ -258,7 +258,7 @@ class _Analysis:
             return tuple(srcs[0][i] for i in n.arg)
         if op == "expand":
             src = n.srcs[0]
-            dims = tuple(v if s == d else uf.new(d) for v, s, d in zip(srcs[0], src.shape, n.arg))
+            dims = tuple(uf.new(d) if s == 1 else v for v, s, d in zip(srcs[0], src.shape, n.arg))
             self.args[id(n)] = lambda N, dims=dims: self._shape(dims, N)
             return dims
         if op == "reshape":

@@ -92,7 +92,7 @@ class LoopNest:
                 return
             d = dims[i]
             lo, hi = ((self.fn.start, self.fn.stop) if outer and i == 0
-                      else (ir.Constant(M.I64, 0), ir.Constant(M.I64, shape[d])))
+                      else (ir.Constant(M.I64, 0), self.fn.extent(shape[d])))
             self.loop(lo, hi, lambda v: rec(i + 1, {**env, d: v}))
         rec(0, {})
 
@@ -108,7 +108,7 @@ class LoopNest:
         def outer(i):
             env, q = {}, i
             for d in reversed(lead):
-                n = ir.Constant(M.I64, shape[d])
+                n = self.fn.extent(shape[d])
                 env[d] = q if d == lead[0] else self.b.urem(q, n)
                 if d != lead[0]:
                     q = self.b.udiv(q, n)
