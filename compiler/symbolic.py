@@ -79,6 +79,20 @@ class Sym(int):
     def __reduce__(self):
         return Sym, (self.k, self.n)
 
+    # A scaling extent is never taken for a size-1 dim (dropped loops, broadcasts), even at N=1: code made
+    # for a family at batch 1 is the code of every batch size.
+    def __eq__(self, other):
+        if isinstance(other, Sym):
+            return int(self) == int(other)
+        if type(other) is int and other == 1:
+            return False
+        return int(self) == other
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = int.__hash__
+
 
 def substitute(obj, n: int):
     """`obj` (tuples, Infos, dataclasses, functools.partial of them) with every Sym re-evaluated at `n`."""

@@ -13,6 +13,7 @@ import math
 
 from llvmlite import ir
 
+from ..symbolic import Sym
 from . import mathfns as M
 
 MIN_OUTER_EXTENT = 16  # a shorter outermost loop is merged with the next, so threads get even shares
@@ -79,7 +80,7 @@ class LoopNest:
             b.branch(done)
             b.position_at_end(done)
             return 1
-        if len(dims) > 1 and shape[dims[0]] < MIN_OUTER_EXTENT:
+        if len(dims) > 1 and not isinstance(shape[dims[0]], Sym) and shape[dims[0]] < MIN_OUTER_EXTENT:
             return self._merged_outer(dims, shape, body, len(dims) - 1 if inner_loop else len(dims))
         self._loops(dims, shape, body, outer=True)
         return shape[dims[0]]
