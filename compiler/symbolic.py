@@ -170,6 +170,14 @@ class _Dims:
         return Sym(b[1], n) if b[0] == "s" else self.value[self.find(v)]
 
 
+def _shape(uf: _Dims, dims, N):
+    """The dims as a key (N None) or as extents at N (Sym where they scale). The arg templates call this
+    with the union-find only, so an analysis holds no reference cycle (its graph is freed at once)."""
+    if N is None:
+        return tuple(uf.term(v) for v in dims)
+    return tuple(uf.concrete(v, N) for v in dims)
+
+
 # ---------------------------------------------------------------- lifted constants: data that depends on N
 
 FORMULAS = {  # name -> the value for a reduction over c elements, computed as the frontend computes it
@@ -247,11 +255,11 @@ class _Analysis:
             dims = tuple(uf.new(d) for d in n.shape)
             value, _, dtype = n.arg
             self.args[id(n)] = lambda N, dims=dims, value=value, dtype=dtype: (
-                value, self._shape(dims, N), dtype)
+                value, _shape(uf, dims, N), dtype)
             return dims
         if op == "rand":
             dims = tuple(uf.new(d) for d in n.shape)
-            self.args[id(n)] = lambda N, dims=dims, dtype=n.arg[1]: (self._shape(dims, N), dtype)
+            self.args[id(n)] = lambda N, dims=dims, dtype=n.arg[1]: (_shape(uf, dims, N), dtype)
             return dims
         if op in GROUPS.leaf:  # constarr, arange: data of one size
             return tuple(uf.fixed(d) for d in n.shape)
@@ -273,7 +281,7 @@ class _Analysis:
         if op == "expand":
             src = n.srcs[0]
             dims = tuple(uf.new(d) if s == 1 else v for v, s, d in zip(srcs[0], src.shape, n.arg))
-            self.args[id(n)] = lambda N, dims=dims: self._shape(dims, N)
+            self.args[id(n)] = lambda N, dims=dims: _shape(uf, dims, N)
             return dims
         if op == "reshape":
             return self._reshape(n, srcs[0])
@@ -288,7 +296,7 @@ class _Analysis:
                     out.append(uf.fixed(size))
             out = tuple(out)
             self.args[id(n)] = lambda N, out=out, arg=n.arg: tuple(
-                (a, self._shape((v,), N)[0] if self.uf.state(v)[0] == "s" else b, c)
+                (a, _shape(uf, (v,), N)[0] if uf.state(v)[0] == "s" else b, c)
                 for v, (a, b, c) in zip(out, arg))
             return out
         if op == "pad":
@@ -347,14 +355,9 @@ class _Analysis:
                     break
             if dims is None:
                 raise NotPolymorphic(f"reshape {shape} -> {out_shape} does not keep N in one dim")
-        self.args[id(n)] = lambda N, dims=dims: self._shape(dims, N)
+        self.args[id(n)] = lambda N, dims=dims: _shape(uf, dims, N)
         return dims
 
-    def _shape(self, dims, N):
-        """The dims as a key (N None) or as extents at N (Sym where they scale)."""
-        if N is None:
-            return tuple(self.uf.term(v) for v in dims)
-        return tuple(self.uf.concrete(v, N) for v in dims)
 
     def _lifted(self) -> dict:
         """Constants whose value is a formula of the element count of some reduction over the batch."""
