@@ -87,7 +87,7 @@ def plan(targets, options: Options | None = None, order=None) -> tuple:
     options = options or Options.current()
     order, inputs, key = linearize(targets, order)
     if symbolic.DYNAMIC:
-        found = _plan_family(order, inputs, targets, options)
+        found = _plan_family(order, inputs, targets, options, key)
         if found is not None:
             return found
     full_key = (key, options.key())
@@ -119,31 +119,51 @@ class _Refused:
 MAX_FAMILY_TRIES = 3  # sizes at which a refused family is tried again (a refusal can be a size-1 special case)
 
 
-def _plan_family(order, inputs, targets, options):
+_FAMILY_OF: "OrderedDict[tuple, object]" = OrderedDict()  # (key, options, marked inputs) -> (family key, N) | None
+_UNSEEN = object()
+
+
+def _plan_family(order, inputs, targets, options, key):
     """`plan` for a graph over dynamic inputs (symbolic.py): the Program of its family at this batch size and
-    its inputs (the lifted constants' values appended as new leaves), or None to compile it per size."""
-    sg = symbolic.analyze(order, inputs)
-    if sg is None:
+    its inputs (the lifted constants' values inserted as new leaves), or None to compile it per size. The
+    analysis runs once per structural key and choice of marked inputs (which determine its result)."""
+    dyn = symbolic.DYNAMIC
+    marked = tuple(i for i, n in enumerate(inputs) if n._value in dyn)
+    if not marked:
         return None
-    fkey = ("family", sg.key, options.key())
+    mkey = (key, options.key(), marked)
+    with _LOCK:
+        known = _FAMILY_OF.get(mkey, _UNSEEN)
+    sg = None
+    if known is _UNSEEN:
+        sg = symbolic.analyze(order, inputs)
+        known = None if sg is None else (("family", sg.key, options.key()), sg.n)
+        with _LOCK:
+            _FAMILY_OF[mkey] = known
+            while len(_FAMILY_OF) > 4 * config.get("TINYTORCH_CACHE_PROGRAMS"):
+                _FAMILY_OF.popitem(last=False)
+    if known is None:
+        return None
+    fkey, n = known
     with _LOCK:
         fam = _CACHE.get(fkey)
         if fam is not None:
             _CACHE.move_to_end(fkey)
-    if isinstance(fam, _Refused):
-        if sg.n in fam.sizes or len(fam.sizes) >= MAX_FAMILY_TRIES:
-            return None
+    if isinstance(fam, _Refused) and (n in fam.sizes or len(fam.sizes) >= MAX_FAMILY_TRIES):
+        return None
+    if (fam is None or isinstance(fam, _Refused)) and sg is None:
+        sg = symbolic.analyze(order, inputs)
     if fam is None or isinstance(fam, _Refused):
         t0 = time.perf_counter()
         try:
             new = Family(sg, targets, options)
         except symbolic.NotPolymorphic:
             refused = fam if isinstance(fam, _Refused) else _Refused()
-            refused.sizes.add(sg.n)
+            refused.sizes.add(n)
             with _LOCK:
                 _CACHE[fkey] = refused
             return None
-        prog, _ = new.program(sg.n)
+        prog, _ = new.program(n)
         with _LOCK:
             STATS["compiles"] += 1
             STATS["compile_s"] += time.perf_counter() - t0
@@ -153,7 +173,7 @@ def _plan_family(order, inputs, targets, options):
         debug.compiled(prog)
     else:
         t0 = time.perf_counter()
-        prog, made = fam.program(sg.n)
+        prog, made = fam.program(n)
         with _LOCK:
             if made:
                 STATS["sizes_bound"] += 1
@@ -162,10 +182,9 @@ def _plan_family(order, inputs, targets, options):
                     STATS["compiles"] += 1
             else:
                 STATS["cache_hits"] += 1
-    extra = [leaf(Buffer(a)) for _, a in fam.lifted_arrays(sg.n)]
     full = list(inputs)
-    for (pos, _), node in zip(fam.lifted_arrays(sg.n), extra):
-        full.insert(pos, node)
+    for pos, a in fam.lifted_arrays(n):
+        full.insert(pos, leaf(Buffer(a)))
     return prog, full
 
 
@@ -199,6 +218,7 @@ def clear_cache() -> None:
     """Forget every cached Program (their arenas and native engines are freed once nothing else holds them)."""
     with _LOCK:
         _CACHE.clear()
+        _FAMILY_OF.clear()
 
 
 def cache_size() -> int:
