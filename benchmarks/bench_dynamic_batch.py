@@ -18,26 +18,16 @@ from harness import pin_threads
 
 import tinytorch as tt
 from tinytorch import nn, optim
-from tinytorch.data import DataLoader
+from tinytorch.data import DataLoader, TensorDataset
 from tinytorch.nn.functional import cross_entropy
-
-
-class Arrays:
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitems__(self, idx):
-        return self.x[idx], self.y[idx]
 
 
 def epoch(dynamic: bool, width: int) -> dict:
     tt.clear_cache()
     tt.reset_stats()
     rng = np.random.default_rng(0)
-    data = Arrays(rng.standard_normal((1000, 784)).astype(np.float32), rng.integers(0, 10, 1000))
+    xs = rng.standard_normal((1000, 784)).astype(np.float32)
+    data = TensorDataset(xs, rng.integers(0, 10, 1000))
     model = nn.Sequential(nn.Linear(784, width), nn.ReLU(), nn.Linear(width, 10))
     opt = optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.perf_counter()
@@ -49,7 +39,7 @@ def epoch(dynamic: bool, width: int) -> dict:
         loss.item()
     with tt.no_grad():
         for n in (1, 128):
-            x = tt.tensor(data.x[:n])
+            x = tt.tensor(xs[:n])
             model(tt.mark_dynamic(x) if dynamic else x).numpy()
     s = tt.stats()
     return {"compiles": s["compiles"], "compile_s": s["compile_s"], "bind_s": s["bind_s"],

@@ -7,26 +7,15 @@ import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.compiler import realizer
 from tinytorch.compiler.family import Family
-from tinytorch.data import DataLoader
+from tinytorch.data import DataLoader, TensorDataset
 from tinytorch.nn.functional import cross_entropy
-
-
-class _Arrays:
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitems__(self, idx):
-        return self.x[idx], self.y[idx]
 
 
 def _mlp_epoch(dynamic, n=1000, batch=128, seed=0):
     """One epoch of an MLP step over n samples: (losses, parameters after, compiles)."""
     tt.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    data = _Arrays(rng.standard_normal((n, 20)).astype(np.float32), rng.integers(0, 5, n))
+    data = TensorDataset(rng.standard_normal((n, 20)).astype(np.float32), rng.integers(0, 5, n))
     model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
     opt = optim.Adam(model.parameters(), lr=1e-2)
     tt.clear_cache()
