@@ -1,5 +1,5 @@
 """The compiler: IR, op table, passes and lowering. Imports the runtime, never the frontend."""
-from . import ir, ops
+from . import ir, ops, symbolic
 from .ir import Node, REALIZED, listing
 from .ops import OPS, build, const, leaf
 from .program import Options, CONFIG, Program

@@ -164,7 +164,7 @@ def plan_stages(k, layout: _Layout) -> list:
     return stages
 
 
-def lower_program(kernels, n_inputs, inputs_info, outputs, plan):
+def lower_program(kernels, n_inputs, inputs_info, outputs, plan, batch: int = 0):
     """The NativeExecutable of a Program's kernels, each kernel's Lowered record, and what lowering cost
     ({"emit_s", "compile_s", "object": where the object code came from})."""
     t0 = time.perf_counter()
@@ -210,7 +210,7 @@ def lower_program(kernels, n_inputs, inputs_info, outputs, plan):
                              for k in kernels if k.out_kind == "target"),
         calls=tuple(calls), timed_calls=tuple(_call(k, st, layout, "parallel") for k, st in stages),
         outputs=tuple(outputs), arena_bytes=plan.peak_bytes,
-        kernel_names=tuple(k.describe() for k in kernels))
+        kernel_names=tuple(k.describe() for k in kernels), batch=batch)
     cost = {"emit_s": emit_s, "compile_s": compile_s, "object": obj.source}
     if config.get("TINYTORCH_DEBUG") >= 4:
         print(f"; llvm: {len(kernels)} kernels, emit {emit_s * 1e3:.1f} ms, object {obj.source} "

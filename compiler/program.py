@@ -128,6 +128,13 @@ _THREAD = threading.local()  # .runners: WeakKeyDictionary Program -> this threa
 
 def compile_graph(order, inputs, targets, options: Options) -> Program:
     t0 = time.perf_counter()
+    front = compile_front(order, inputs, targets, options)
+    return compile_back(front, front["kernels"], inputs, front["out_slots"], options, t0)
+
+
+def compile_front(order, inputs, targets, options: Options) -> dict:
+    """Everything before the memory plan: the passes, the schedule and the kernels. {"kernels", "out_slots",
+    "records", "listing", "listing_after"}; symbolic.py's families run it once and `compile_back` per size."""
     if options.backend not in BACKENDS:
         raise ValueError(f"unknown backend {options.backend!r}; choose one of {', '.join(BACKENDS)}")
     res = optimize(order, inputs, targets, options)
@@ -140,22 +147,27 @@ def compile_graph(order, inputs, targets, options: Options) -> Program:
     kernels = kernelize(groups, g, order_, slot_of, outputs)
     records.append(PassRecord("schedule", len(kernels), len(kernels), "kernels",
                               (time.perf_counter() - t) * 1e3, options.on("schedule")))
+    is_in = {id(n) for n in inputs}
+    return {"kernels": kernels, "out_slots": _output_slots(g, groups, order_, len(inputs), views),
+            "records": records, "listing": ir.listing(list(targets), stop=lambda n: id(n) in is_in),
+            "listing_after": ir.listing(list(g.targets), stop=g.is_input)}
+
+
+def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float, batch: int = 0) -> Program:
+    """The memory plan and the lowering of `kernels` (over `inputs`: anything with shape, dtype, nbytes)."""
+    records = list(front["records"])
     t = time.perf_counter()
-    kernels, plan, frees = _memory(kernels, len(inputs), inputs, options)
+    kernels, plan, frees = _memory(list(kernels), len(inputs), inputs, options)
     records.append(PassRecord("memplan", plan.no_reuse_bytes, plan.peak_bytes, "bytes",
                               (time.perf_counter() - t) * 1e3, options.on("memplan")))
-    out_slots = _output_slots(g, groups, order_, len(inputs), views)
     if options.backend == "llvm":
         from .lower_llvm import lower_program
-        exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan)
+        exe, lowered, cost = lower_program(kernels, len(inputs), inputs, out_slots, plan, batch)
     else:
         exe, lowered = lower_program_numpy(kernels, len(inputs), out_slots, plan, frees)
         cost = {}
-    is_in = {id(n) for n in inputs}
-    return Program(tuple(kernels), lowered, len(inputs), plan,
-                   ir.listing(list(targets), stop=lambda n: id(n) in is_in),
-                   ir.listing(list(g.targets), stop=g.is_input), tuple(records), options, exe,
-                   time.perf_counter() - t0, cost)
+    return Program(tuple(kernels), lowered, len(inputs), plan, front["listing"], front["listing_after"],
+                   tuple(records), options, exe, time.perf_counter() - t0, cost)
 
 
 def schedule_groups(groups, g, outputs, options: Options) -> list:

@@ -20,8 +20,12 @@ from . import debug, ir
 from .ops import OPS
 from .program import compile_graph, Options
 from .queries import array_of, is_computed
+from . import symbolic
+from .family import Family
+from .ops.leaves import leaf
 
-STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "evictions": 0, "compile_s": 0.0, "run_s": 0.0}
+STATS = {"realizes": 0, "compiles": 0, "cache_hits": 0, "evictions": 0, "compile_s": 0.0, "run_s": 0.0,
+         "sizes_bound": 0, "bind_s": 0.0}
 _CACHE: "OrderedDict[tuple, object]" = OrderedDict()  # least recently used first (TINYTORCH_CACHE_PROGRAMS)
 _LOCK = threading.Lock()
 
@@ -82,6 +86,10 @@ def plan(targets, options: Options | None = None, order=None) -> tuple:
     input nodes in the order it takes their arrays)."""
     options = options or Options.current()
     order, inputs, key = linearize(targets, order)
+    if symbolic.DYNAMIC:
+        found = _plan_family(order, inputs, targets, options, key)
+        if found is not None:
+            return found
     full_key = (key, options.key())
     with _LOCK:
         prog = _CACHE.get(full_key)
@@ -95,12 +103,96 @@ def plan(targets, options: Options | None = None, order=None) -> tuple:
         STATS["compile_s"] += prog.compile_s
         prog = _CACHE.setdefault(full_key, prog)
         _CACHE.move_to_end(full_key)
-        limit = config.get("TINYTORCH_CACHE_PROGRAMS")
-        while len(_CACHE) > limit:  # the least recently used goes; its runners and JIT engine go with it
-            _CACHE.popitem(last=False)
-            STATS["evictions"] += 1
+        _evict()
     debug.compiled(prog)
     return prog, inputs
+
+
+class _Refused:
+    """A family key whose graph did not compile as one family at these batch sizes (see family.py)."""
+    nbytes = 0
+
+    def __init__(self):
+        self.sizes = set()
+
+
+MAX_FAMILY_TRIES = 3  # sizes at which a refused family is tried again (a refusal can be a size-1 special case)
+
+
+_FAMILY_OF: "OrderedDict[tuple, object]" = OrderedDict()  # (key, options, marked inputs) -> (family key, N) | None
+_UNSEEN = object()
+
+
+def _plan_family(order, inputs, targets, options, key):
+    """`plan` for a graph over dynamic inputs (symbolic.py): the Program of its family at this batch size and
+    its inputs (the lifted constants' values inserted as new leaves), or None to compile it per size. The
+    analysis runs once per structural key and choice of marked inputs (which determine its result)."""
+    dyn = symbolic.DYNAMIC
+    marked = tuple(i for i, n in enumerate(inputs) if n._value in dyn)
+    if not marked:
+        return None
+    mkey = (key, options.key(), marked)
+    with _LOCK:
+        known = _FAMILY_OF.get(mkey, _UNSEEN)
+    sg = None
+    if known is _UNSEEN:
+        sg = symbolic.analyze(order, inputs)
+        known = None if sg is None else (("family", sg.key, options.key()), sg.n)
+        with _LOCK:
+            _FAMILY_OF[mkey] = known
+            while len(_FAMILY_OF) > 4 * config.get("TINYTORCH_CACHE_PROGRAMS"):
+                _FAMILY_OF.popitem(last=False)
+    if known is None:
+        return None
+    fkey, n = known
+    with _LOCK:
+        fam = _CACHE.get(fkey)
+        if fam is not None:
+            _CACHE.move_to_end(fkey)
+    if isinstance(fam, _Refused) and (n in fam.sizes or len(fam.sizes) >= MAX_FAMILY_TRIES):
+        return None
+    if (fam is None or isinstance(fam, _Refused)) and sg is None:
+        sg = symbolic.analyze(order, inputs)
+    if fam is None or isinstance(fam, _Refused):
+        t0 = time.perf_counter()
+        try:
+            new = Family(sg, targets, options)
+        except symbolic.NotPolymorphic:
+            refused = fam if isinstance(fam, _Refused) else _Refused()
+            refused.sizes.add(n)
+            with _LOCK:
+                _CACHE[fkey] = refused
+            return None
+        prog, _ = new.program(n)
+        with _LOCK:
+            STATS["compiles"] += 1
+            STATS["compile_s"] += time.perf_counter() - t0
+            _CACHE[fkey] = fam = new
+            _CACHE.move_to_end(fkey)
+            _evict()
+        debug.compiled(prog)
+    else:
+        t0 = time.perf_counter()
+        prog, made = fam.program(n)
+        with _LOCK:
+            if made:
+                STATS["sizes_bound"] += 1
+                STATS["bind_s"] += time.perf_counter() - t0
+                if prog.lowering_cost.get("object") == "compiled":  # the module differed: native code compiled
+                    STATS["compiles"] += 1
+            else:
+                STATS["cache_hits"] += 1
+    full = list(inputs)
+    for pos, a in fam.lifted_arrays(n):
+        full.insert(pos, leaf(Buffer(a)))
+    return prog, full
+
+
+def _evict():
+    limit = config.get("TINYTORCH_CACHE_PROGRAMS")
+    while len(_CACHE) > limit:  # the least recently used goes; its runners and JIT engine go with it
+        _CACHE.popitem(last=False)
+        STATS["evictions"] += 1
 
 
 def realize(targets, order=None):
@@ -126,6 +218,7 @@ def clear_cache() -> None:
     """Forget every cached Program (their arenas and native engines are freed once nothing else holds them)."""
     with _LOCK:
         _CACHE.clear()
+        _FAMILY_OF.clear()
 
 
 def cache_size() -> int:

@@ -130,6 +130,7 @@ def main(argv=None):
               f"{per_epoch:.2f}s per training epoch (after the first)")
     s = tt.stats()
     print(f"compiler: {s['realizes']} realizes, {s['compiles']} compiles, {s['cache_hits']} cache hits, "
+          f"{s['sizes_bound']} batch sizes bound to a compiled family ({s['bind_s']:.3f}s), "
           f"compile {s['compile_s']:.3f}s, run {s['run_s']:.2f}s")
     explain_step(model, train, args)
     return done

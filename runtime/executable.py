@@ -88,3 +88,4 @@ class NativeExecutable:
     outputs: tuple  # per output: (slot, None) or (slot, a view to apply)
     arena_bytes: int
     kernel_names: tuple
+    batch: int = 0  # a family Program's batch size N: its code reads N from sizes[-1]

@@ -28,8 +28,8 @@ class NativeRunner:
         self.cfuncs = {name: _CFUNC(addr) for name, addr in module.addresses.items()}
         n = max(exe.n_entries, 1)
         self.table = (ctypes.c_void_p * n)()
-        self.sizes = (ctypes.c_int64 * n)(*exe.sizes)
-        self.head = [ctypes.addressof(self.table), ctypes.addressof(self.sizes)]
+        self.sizes = (ctypes.c_int64 * (n + 1))(exe.batch, *exe.sizes)  # sizes[-1] is the batch N
+        self.head = [ctypes.addressof(self.table), ctypes.addressof(self.sizes) + ctypes.sizeof(ctypes.c_int64)]
         self.arrays = [None] * n
         for t, a in exe.constants:
             self._put(t, a)

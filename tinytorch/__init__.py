@@ -28,6 +28,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, 
                        randn_like, manual_seed, normal, uniform, get_rng_state, set_rng_state)
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
 from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # noqa
+from .dynamic import mark_dynamic  # noqa: F401
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz, data, nn, optim  # noqa: F401

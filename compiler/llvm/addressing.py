@@ -44,11 +44,10 @@ class Addressing:
     def mul(self, a, c: int):
         if is_int(a):
             return int(a) * c
-        return a if c == 1 else 0 if c == 0 else self.b.mul(a, ir.Constant(M.I64, c))
+        return a if c == 1 else 0 if c == 0 else self.b.mul(a, self.fn.extent(c))
 
-    @staticmethod
-    def i64(v):
-        return ir.Constant(M.I64, int(v)) if is_int(v) else v
+    def i64(self, v):
+        return self.fn.extent(v) if is_int(v) else v
 
     def affine(self, idx, strides, offset=0):
         acc = offset
@@ -142,9 +141,9 @@ class Addressing:
                 if n == 1:
                     out.append(0)
                     continue
-                q = lin // st if is_int(lin) else (lin if st == 1 else self.b.udiv(lin, ir.Constant(M.I64, st)))
+                q = lin // st if is_int(lin) else (lin if st == 1 else self.b.udiv(lin, self.fn.extent(st)))
                 if d > 0:
-                    q = q % n if is_int(q) else self.b.urem(q, ir.Constant(M.I64, n))
+                    q = q % n if is_int(q) else self.b.urem(q, self.fn.extent(n))
                 out.append(q)
             return out
         raise NotLowerable(f"movement op {op!r} in an operand chain")

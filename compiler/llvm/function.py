@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ..symbolic import Sym
 from . import mathfns as M
 from . import scalar
 
@@ -29,6 +30,16 @@ def table_entries(stage, place) -> list:
     out.update(place.inputs)
     out.update(t for t in place.consts if t is not None)
     return sorted(out)
+
+
+def batch_extent(b: ir.IRBuilder, sizes, k: int):
+    """k * N, N read from sizes[-1] (runtime/native_runner.py stores the batch there)."""
+    n = b.load(b.gep(sizes, [ir.Constant(M.I64, -1)]))
+    return n if k == 1 else b.mul(n, ir.Constant(M.I64, k))
+
+
+def extent_const(b: ir.IRBuilder, sizes, v):
+    return batch_extent(b, sizes, v.k) if isinstance(v, Sym) else ir.Constant(M.I64, int(v))
 
 
 class StageFunction:
@@ -50,7 +61,7 @@ class StageFunction:
         self.entry = ir.IRBuilder(self.function.append_basic_block("entry"))
         self.body_block = self.function.append_basic_block("body")
         self.b = ir.IRBuilder(self.body_block)
-        self._exits, self._sizes = {}, {}
+        self._exits, self._sizes, self._batch = {}, {}, {}
         self._caller(module, stage.name, ptypes)
 
     def _caller(self, module, name, ptypes):
@@ -73,6 +84,15 @@ class StageFunction:
         if t not in self._sizes:
             self._sizes[t] = self.entry.load(self.entry.gep(self.sizes, [ir.Constant(M.I64, t)]))
         return self._sizes[t]
+
+    def extent(self, v):
+        """An extent as an i64: a constant, or for a Sym (k*N, compiler/symbolic.py) k times the batch the
+        runtime stores just before the sizes (sizes[-1]), so the code is one text at every batch size."""
+        if not isinstance(v, Sym):
+            return ir.Constant(M.I64, int(v))
+        if v.k not in self._batch:
+            self._batch[v.k] = batch_extent(self.entry, self.sizes, v.k)
+        return self._batch[v.k]
 
     def exit_block(self, code: int) -> ir.Block:
         """The block that returns `code` (one per code)."""

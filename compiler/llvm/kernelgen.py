@@ -20,7 +20,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from . import mathfns as M
-from .function import TABLE_FUNCTION
+from .function import TABLE_FUNCTION, extent_const
 from .stage import INDEX_ERROR, NotLowerable, Placement, Stage
 from .stage_accumulate import AccumulateStage
 from .stage_pointwise import PointwiseStage
@@ -52,7 +52,7 @@ def emit_segment(module: ir.Module, name: str, stages: list) -> None:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     for pos, st in enumerate(stages):
         callee = module.get_global(st.name)
-        rc = b.call(callee, [table, sizes, ir.Constant(M.I64, 0), ir.Constant(M.I64, st.extent)])
+        rc = b.call(callee, [table, sizes, ir.Constant(M.I64, 0), extent_const(b, sizes, st.extent)])
         fail = fn.append_basic_block(f"fail{pos}")
         ok = fn.append_basic_block(f"ok{pos}")
         b.cbranch(b.icmp_signed("!=", rc, ir.Constant(M.I32, 0)), fail, ok)

@@ -13,6 +13,7 @@ import math
 
 from llvmlite import ir
 
+from ..symbolic import Sym
 from . import mathfns as M
 
 MIN_OUTER_EXTENT = 16  # a shorter outermost loop is merged with the next, so threads get even shares
@@ -79,7 +80,7 @@ class LoopNest:
             b.branch(done)
             b.position_at_end(done)
             return 1
-        if len(dims) > 1 and shape[dims[0]] < MIN_OUTER_EXTENT:
+        if len(dims) > 1 and not isinstance(shape[dims[0]], Sym) and shape[dims[0]] < MIN_OUTER_EXTENT:
             return self._merged_outer(dims, shape, body, len(dims) - 1 if inner_loop else len(dims))
         self._loops(dims, shape, body, outer=True)
         return shape[dims[0]]
@@ -92,7 +93,7 @@ class LoopNest:
                 return
             d = dims[i]
             lo, hi = ((self.fn.start, self.fn.stop) if outer and i == 0
-                      else (ir.Constant(M.I64, 0), ir.Constant(M.I64, shape[d])))
+                      else (ir.Constant(M.I64, 0), self.fn.extent(shape[d])))
             self.loop(lo, hi, lambda v: rec(i + 1, {**env, d: v}))
         rec(0, {})
 
@@ -108,7 +109,7 @@ class LoopNest:
         def outer(i):
             env, q = {}, i
             for d in reversed(lead):
-                n = ir.Constant(M.I64, shape[d])
+                n = self.fn.extent(shape[d])
                 env[d] = q if d == lead[0] else self.b.urem(q, n)
                 if d != lead[0]:
                     q = self.b.udiv(q, n)

@@ -73,7 +73,7 @@ class AccumulateStage(StageEmitter):
     def _zero(self, base, n: int) -> None:
         """The output's elements [base, base + n) = 0, in one loop."""
         zero = scalar.constant(0, self.k.ops[self.st.root].info.dtype)
-        self.loops.loop(ir.Constant(M.I64, 0), ir.Constant(M.I64, n),
+        self.loops.loop(ir.Constant(M.I64, 0), self.fn.extent(n),
                         lambda i: self.mem.store(self.st.dst, self.mem.add(base, i), zero))
 
     def _add_at(self, offset, value) -> None:

@@ -6,6 +6,9 @@ same batches, and a resumed run (`set_epoch`) sees the batches it would have
 seen. Pass `generator=` (a NumPy Generator) to draw from your own stream
 instead. Without a seed, one is drawn from tinytorch's generator, so
 `tinytorch.manual_seed` makes the loader reproducible too.
+
+Batches are marked dynamic (`tinytorch.mark_dynamic`, `dynamic=False` to opt out): a training step compiled
+for full batches also serves the last partial one, without compiling again.
 """
 from __future__ import annotations
 
@@ -14,13 +17,14 @@ import math
 import numpy as np
 
 from ..creation import RNG, SEED_HIGH
+from ..dynamic import mark_dynamic
 from ..tensor import Tensor
 
 
 class DataLoader:
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  transform=None, target_transform=None, seed: int | None = None, generator=None,
-                 to_tensor: bool = True):
+                 to_tensor: bool = True, dynamic: bool = True):
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         self.dataset = dataset
@@ -34,6 +38,7 @@ class DataLoader:
             seed = int(RNG.gen.integers(0, SEED_HIGH))
         self.seed = seed
         self.to_tensor = to_tensor
+        self.dynamic = dynamic  # mark each batch's leading dim dynamic: one compile serves a partial last batch
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -69,6 +74,8 @@ class DataLoader:
         fields = [_settle_dtype(np.asarray(f), k) for k, f in enumerate(fields)]
         if self.to_tensor:
             fields = [Tensor(f, dtype=f.dtype) for f in fields]
+            if self.dynamic:
+                fields = [mark_dynamic(t) if t.ndim else t for t in fields]
         return fields[0] if single else tuple(fields)
 
 
