@@ -40,36 +40,35 @@ def readers_of(buffers, among) -> list:
 
     A Program that assigns to a buffer overwrites it, so a pending graph that reads the old contents must be
     computed in that same Program, before the write. The walk does not enter computed nodes (their values
-    are kept) nor `assign` nodes (behind one is the update itself, not a read of the old contents). Graphs
-    shared between the nodes of `among` are walked once: every node met while walking a reader counts as
-    reading from then on.
+    are kept) nor `assign` nodes met inside a graph (behind one is the update itself, not a read of the old
+    contents). A pending assign among the roots is walked through its value: BatchNorm's running statistics
+    read the forward pass, so the optimizer's Program that overwrites the weights computes them too. Each node
+    is decided once, from its sources (graphs shared between roots are walked once), and exactly: a shared
+    constant does not make every graph that holds it a reader, so one thread's realize never takes in another
+    thread's pending work.
     """
     reads = {}  # id(node) -> whether its graph reads one of `buffers`
-    hits = []
-    for root in among:
-        if root._value is not None:
-            continue
-        stack, found, visited = [root], False, []
+
+    def decide(root) -> bool:
+        stack = [(root, False)]
         while stack:
-            n = stack.pop()
+            n, ready = stack.pop()
             k = id(n)
-            if k in reads:
-                found = found or reads[k]
+            if k in reads and not ready:
                 continue
-            reads[k] = False
-            op = n.op
-            if op == "assign":
+            if n.op == "assign" and n is not root:
+                reads[k] = False
                 continue
-            if op == "buffer" and id(n.arg) in buffers:
-                found = True
-            visited.append(k)
-            if n._value is None:
-                stack.extend(n.srcs)
-        if found:
-            for k in visited:
-                reads[k] = True
-            hits.append(root)
-    return hits
+            srcs = n.srcs[1:] if n.op == "assign" else (n.srcs if n._value is None else ())
+            if ready:
+                reads[k] = (n.op == "buffer" and id(n.arg) in buffers) or any(reads[id(s)] for s in srcs)
+                continue
+            reads[k] = False  # while its sources are decided (a graph is acyclic: never read before then)
+            stack.append((n, True))
+            stack.extend((s, False) for s in srcs if id(s) not in reads)
+        return reads[id(root)]
+
+    return [root for root in among if root._value is None and decide(root)]
 
 
 def arg_text(node: ir.Node) -> str:

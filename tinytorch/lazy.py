@@ -4,15 +4,15 @@
 When that Program overwrites state (an optimizer's `assign`), any live lazy
 tensor that reads the old state is computed in the same Program first, so a
 loss read after `optimizer.step()` is the loss of the step, as in PyTorch, and
-the forward pass runs once. Other pending assigns (BatchNorm's running
-statistics) are computed in that Program too.
+the forward pass runs once. This thread's other pending assigns (BatchNorm's
+running statistics) are computed in that Program too.
 """
 from __future__ import annotations
 
 import contextlib
 
 from . import compiler as C
-from .live_tensors import LAZY
+from .live_tensors import LAZY, PENDING_ASSIGNS
 from .runtime import config
 
 
@@ -51,11 +51,8 @@ def realize(*tensors) -> None:
         todo += holders
         nodes += [t._node for t in holders]
         extra = live_readers(written, set(nodes), live)
-        # Pending updates of other state (BatchNorm's running statistics) ride along: an assign stands for an
-        # in-place update that PyTorch would already have made, so running it now is never early, and it saves
-        # a Program that would recompute the forward pass they read later.
         taken = {id(n) for n in nodes} | {id(t._node) for t in extra}
-        extra += [t for t in live if t._node.op == "assign" and id(t._node) not in taken]
+        extra += [t for t in PENDING_ASSIGNS.take() if id(t._node) not in taken]  # this thread's other updates
         todo += extra
         more = [t._node for t in extra]
         nodes += more

@@ -21,7 +21,7 @@ from .elementwise import ElementwiseMixin, as_tensor
 from .lazy import realize
 from .movement import MovementMixin
 from .reduce import ReduceMixin
-from .live_tensors import GRAD_LEAVES
+from .live_tensors import GRAD_LEAVES, PENDING_ASSIGNS
 from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
 
 
@@ -98,6 +98,7 @@ class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
         if target is self._node:  # graphs built on this leaf must not be differentiated after the write
             OVERWRITTEN[target] = target in GRAD_LEAVES
         self._set_node(C.build("assign", target, value._node))
+        PENDING_ASSIGNS.add(self)
         return self
 
     # ------------------------------------------------------------ dtype conversion
