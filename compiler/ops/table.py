@@ -39,6 +39,7 @@ class OpDef:
     commutative: bool = False  # op(a, b) == op(b, a): fold's patterns match its operands in either order
     costly: bool = False  # far dearer than a load (a transcendental): a row kernel stores it rather than redo it
     accumulates: bool = False  # adds several inputs into one output element: its output is zeroed, then added to
+    into: Optional[Callable] = None  # (out, *arrays, arg) -> out: written straight into out; both backends call it
 
 
 OPS: dict[str, OpDef] = {}
