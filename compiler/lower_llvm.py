@@ -140,14 +140,14 @@ def _target_hazard(k, c) -> bool:
 def plan_stages(k, layout: _Layout) -> list:
     root = len(k.ops) - 1
     out = out_entry(k)
+    root_op = k.ops[root].info.op
     if k.row_axes:  # fusion never puts an assign (or a view of another row) in a row kernel
         return [Stage("row", root, out)]
-    if O.OPS[k.ops[root].info.op].into is not None:  # fusion keeps such an op alone in its kernel
+    if root_op in O.OPS and O.OPS[root_op].into is not None:  # fusion keeps such an op alone in its kernel
         return [RoutineStage(root, out)]
     c = _core(k)
     hazard = _target_hazard(k, c)
     dst = layout.scratch(k.shape, k.dtype) if hazard else out
-    root_op = k.ops[root].info.op
     if c < 0:
         kind = "accumulate" if root_op in O.GROUPS.accumulating else "rand" if root_op == "rand" else "pointwise"
         stages = [Stage(kind, root, dst)]

@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+from ...runtime import blas, parallel
 from .table import build, declare, shapes
 from .window import window_out
 
@@ -132,18 +133,31 @@ def _im2col(x, khw, ohw, arg, tile, k_major=False):
     return cols
 
 
+def _split(N: int, tile: int, body) -> list:
+    """body(n0, n1) over tiles of `tile` images, the tiles split across the runtime's threads, each thread
+    calling BLAS single-threaded (a BLAS fork per small call stalls on a loaded machine; runtime/blas.py).
+    Returns one result per thread, in image order."""
+    def run(lo, hi):
+        with blas.single_threaded():
+            return [body(n0, min(hi, n0 + tile)) for n0 in range(lo, hi, tile)]
+    tiles = -(-N // tile)
+    threads = parallel.num_threads() if blas.available() else 1
+    parts = parallel.split(lambda a, b: run(a * tile, min(N, b * tile)), tiles, threads)
+    return [r for part in parts for r in part]
+
+
 def conv2d_into(out, x, w, arg):
     """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw)."""
     N, C = x.shape[:2]
     O, khw, ohw = w.shape[0], w.shape[2:], out.shape[2:]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
-    wm, o3 = w.reshape(O, K), out.reshape(N, O, L)
+    wm, o3 = np.ascontiguousarray(w).reshape(O, K), out.reshape(N, O, L)
     if _pointwise(khw, arg):
-        return np.matmul(wm, x.reshape(N, C, L), out=o3).reshape(out.shape)
+        x3 = x.reshape(N, C, L)
+        _split(N, _tile(K * L * x.itemsize, N), lambda n0, n1: np.matmul(wm, x3[n0:n1], out=o3[n0:n1]))
+        return out
     tile = _tile(K * L * x.itemsize, N)
-    for n0 in range(0, N, tile):
-        n1 = min(N, n0 + tile)
-        np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile), out=o3[n0:n1])
+    _split(N, tile, lambda n0, n1: np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile), out=o3[n0:n1]))
     return out
 
 
@@ -152,17 +166,19 @@ def conv2d_dx_into(out, g, w, arg):
     N, O = g.shape[:2]
     C, khw, ohw = w.shape[1], w.shape[2:], g.shape[2:]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
-    wt, g3 = w.reshape(O, K).T, g.reshape(N, O, L)
-    if _pointwise(khw, arg):
-        return np.matmul(wt, g3, out=out.reshape(N, C, L)).reshape(out.shape)
-    (pt, pb, pl, pr), (sh, sw), (dh, dw), (H, W) = arg
+    wt, g3 = np.ascontiguousarray(w).reshape(O, K).T, g.reshape(N, O, L)
     tile = _tile(K * L * g.itemsize, N)
-    for n0 in range(0, N, tile):
-        n1 = min(N, n0 + tile)
+    if _pointwise(khw, arg):
+        o3 = out.reshape(N, C, L)
+        _split(N, tile, lambda n0, n1: np.matmul(wt, g3[n0:n1], out=o3[n0:n1]))
+        return out
+    (pt, pb, pl, pr), (sh, sw), (dh, dw), (H, W) = arg
+    padded = any(arg[0])
+
+    def body(n0, n1):
         m = n1 - n0
         cols = np.matmul(wt, g3[n0:n1], out=_scratch("cols", (tile * K * L,), g.dtype)[:m * K * L]
                          .reshape(m, K, L)).reshape((m, C) + tuple(khw) + tuple(ohw))
-        padded = any(arg[0])
         acc = _scratch("dxpad", (tile, C, H + pt + pb, W + pl + pr), g.dtype)[:m] if padded else out[n0:n1]
         acc[...] = 0
         for i in range(khw[0]):
@@ -171,6 +187,7 @@ def conv2d_dx_into(out, g, w, arg):
                     j * dw:j * dw + sw * (ohw[1] - 1) + 1:sw] += cols[:, :, i, j]
         if padded:
             out[n0:n1] = acc[:, :, pt:pt + H, pl:pl + W]
+    _split(N, tile, body)
     return out
 
 
@@ -179,20 +196,20 @@ def conv2d_dw_into(out, x, g, arg):
     N, C = x.shape[:2]
     O, khw, ohw = g.shape[1], out.shape[2:], g.shape[2:]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
-    om, g3 = out.reshape(O, K), g.reshape(N, O, L)
+    g3 = g.reshape(N, O, L)
     tile = _tile((K + O) * L * x.itemsize, N)
-    part = None
-    for n0 in range(0, N, tile):
-        n1 = min(N, n0 + tile)
+
+    def body(n0, n1):
         m = n1 - n0
         cols = _im2col(x[n0:n1], khw, ohw, arg, tile, k_major=True).reshape(K, m * L)
         gt = _scratch("gt", (O * tile * L,), g.dtype)[:O * m * L].reshape(O, m, L)
         np.copyto(gt, g3[n0:n1].transpose(1, 0, 2))
-        if n0 == 0:
-            np.matmul(gt.reshape(O, m * L), cols.T, out=om)
-        else:
-            part = np.matmul(gt.reshape(O, m * L), cols.T, out=part)
-            om += part
+        return np.matmul(gt.reshape(O, m * L), cols.T)
+    parts = _split(N, tile, body)
+    om = out.reshape(O, K)
+    np.copyto(om, parts[0])
+    for p in parts[1:]:
+        om += p
     return out
 
 
