@@ -23,6 +23,7 @@ from .table import build, declare, shapes
 from .window import window_out
 
 TILE_BYTES = 1 << 21  # one tile's window matrix: big enough that a BLAS call amortizes, small enough for L2
+MIN_GEMM_ROWS = 16  # a GEMM with fewer output rows runs far below BLAS speed (an input gradient of C=3)
 
 
 def _out_hw(hw, khw, arg):
@@ -173,6 +174,12 @@ def conv2d_dx_into(out, g, w, arg):
         _split(N, tile, lambda n0, n1: np.matmul(wt, g3[n0:n1], out=o3[n0:n1]))
         return out
     (pt, pb, pl, pr), (sh, sw), (dh, dw), (H, W) = arg
+    full = (dh * (khw[0] - 1) - pt, dh * (khw[0] - 1) - pb, dw * (khw[1] - 1) - pl, dw * (khw[1] - 1) - pr)
+    if (sh, sw) == (1, 1) and min(full) >= 0 and C >= MIN_GEMM_ROWS:
+        # stride 1: the input gradient is g padded to a full correlation with the flipped, transposed kernel, a
+        # forward convolution (one window copy and a GEMM per tile, not a GEMM and kh*kw strided adds)
+        flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        return conv2d_into(out, g, flipped, (full, (1, 1), (dh, dw)))
     padded = any(arg[0])
 
     def body(n0, n1):
