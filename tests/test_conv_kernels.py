@@ -24,6 +24,11 @@ CASES = [
     (2, 4, 7, 8, 3, 3, 1, "same", 2),
     (1, 1, 4, 4, 1, 4, 1, 0, 1),          # the window is the whole image
     (5, 2, 5, 6, 3, 2, 2, 1, 1),
+    # at least MIN_GEMM_ROWS channels: a GEMM per image, and at stride 1 the input gradient as a convolution
+    (2, 16, 6, 5, 16, 3, 1, 1, 1),
+    (3, 17, 5, 6, 20, (2, 3), 1, (1, 2), (2, 1)),
+    (1, 16, 4, 4, 16, 1, 1, 1, 1),        # padding wider than the window: the input gradient adds windows back
+    (2, 16, 7, 7, 16, 3, 2, 1, 1),
 ]
 
 
@@ -54,9 +59,9 @@ def test_forward_and_both_gradients_match_torch(case):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_many_tiles_split_across_threads_match_one_tile(monkeypatch):
+@pytest.mark.parametrize("case", [(7, 16, 6, 5, 16, 3, 1, 1, 1), (7, 3, 6, 5, 4, 3, 2, 1, 1)])
+def test_many_tiles_split_across_threads_match_one_tile(monkeypatch, case):
     """Tiles of one image (so an odd batch leaves a short last tile), split over 3 threads."""
-    case = (7, 3, 6, 5, 4, 3, 2, 1, 1)
     one = _run(case, seed=3)
     tt.clear_cache()
     monkeypatch.setattr(conv_ops, "TILE_BYTES", 1)

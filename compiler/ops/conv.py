@@ -23,7 +23,7 @@ from .table import build, declare, shapes
 from .window import window_out
 
 TILE_BYTES = 1 << 21  # one tile's window matrix: big enough that a BLAS call amortizes, small enough for L2
-MIN_GEMM_ROWS = 16  # a GEMM with fewer output rows runs far below BLAS speed (an input gradient of C=3)
+MIN_GEMM_ROWS = 16  # a GEMM with fewer output rows runs far below BLAS speed (LeNet's 6 channels, dx of C=3)
 
 
 def _out_hw(hw, khw, arg):
@@ -158,7 +158,16 @@ def conv2d_into(out, x, w, arg):
         _split(N, _tile(K * L * x.itemsize, N), lambda n0, n1: np.matmul(wm, x3[n0:n1], out=o3[n0:n1]))
         return out
     tile = _tile(K * L * x.itemsize, N)
-    _split(N, tile, lambda n0, n1: np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile), out=o3[n0:n1]))
+    if O >= MIN_GEMM_ROWS:  # a GEMM per image, straight into its output
+        _split(N, tile, lambda n0, n1: np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile), out=o3[n0:n1]))
+        return out
+
+    def few_outputs(n0, n1):  # one GEMM over the tile's images, (O, m*L), then laid out as (m, O, L)
+        m = n1 - n0
+        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, k_major=True).reshape(K, m * L)
+        prod = np.matmul(wm, cols, out=_scratch("prod", (O * tile * L,), x.dtype)[:O * m * L].reshape(O, m * L))
+        np.copyto(o3[n0:n1], prod.reshape(O, m, L).transpose(1, 0, 2))
+    _split(N, tile, few_outputs)
     return out
 
 
