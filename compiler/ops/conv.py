@@ -14,6 +14,7 @@ so the NumPy implementation and the native call are one code.
 """
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -189,6 +190,9 @@ def conv2d_dx_into(out, g, w, arg):
         # forward convolution (one window copy and a GEMM per tile, not a GEMM and kh*kw strided adds)
         flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         return conv2d_into(out, g, flipped, (full, (1, 1), (dh, dw)))
+    if (sh, sw) == (1, 1):
+        _split(N, tile, functools.partial(_dx_grid, out, g, wt, tuple(khw), arg, tile))
+        return out
     padded = any(arg[0])
 
     def body(n0, n1):
@@ -205,6 +209,28 @@ def conv2d_dx_into(out, g, w, arg):
             out[n0:n1] = acc[:, :, pt:pt + H, pl:pl + W]
     _split(N, tile, body)
     return out
+
+
+def _dx_grid(out, g, wt, khw, arg, tile, n0, n1):
+    """Stride 1: the window gradients of images n0..n1 added back on the padded image's grid. g is laid
+    on rows of the padded width (zero past ow), so each window offset (i, j) is ONE shifted run of oh * Wp
+    pixels, added with long contiguous inner loops instead of rows of ow (4x faster in NumPy)."""
+    (pt, pb, pl, pr), _, (dh, dw), (H, W) = arg
+    m, O, oh, ow = (n1 - n0,) + g.shape[1:]
+    (kh, kw), K, C = khw, wt.shape[0], out.shape[1]
+    Hp, Wp = H + pt + pb, W + pl + pr
+    grid = _scratch(("dxgrid", ow), (tile, O, oh, Wp), g.dtype)[:m]
+    grid[..., :ow] = g[n0:n1]
+    run = oh * Wp
+    cols = np.matmul(wt, grid.reshape(m, O, run), out=_scratch("cols", (tile * K * run,), g.dtype)[:m * K * run]
+                     .reshape(m, K, run)).reshape(m, C, kh, kw, run)
+    acc = _scratch("dxacc", (tile, C, Hp * Wp + dw * (kw - 1)), g.dtype)[:m]
+    acc[...] = 0
+    for i in range(kh):
+        for j in range(kw):
+            at = i * dh * Wp + j * dw
+            acc[:, :, at:at + run] += cols[:, :, i, j]
+    out[n0:n1] = acc[:, :, :Hp * Wp].reshape(m, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
 
 
 def conv2d_dw_into(out, x, g, arg):
