@@ -1,15 +1,19 @@
 """The convolution ops (compiler/ops/conv.py): forward and both gradients against torch over many argument
 combinations, on whichever backend the suite runs; their tiling and thread split (tiles forced small); second
 order gradients; finite differences; the shape rules' errors; and that no im2col matrix is kept in the arena."""
+import threading
+
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import tinytorch as tt
 import tinytorch.nn.functional as F
 from tinytorch import compiler as C
 from tinytorch.autograd import gradcheck
 from tinytorch.compiler.ops import conv as conv_ops
+from tinytorch.runtime import blas
 from tinytorch.tensor_base import op_result
 
 TF = torch.nn.functional
@@ -143,3 +147,31 @@ def test_a_training_step_keeps_no_im2col_matrix():
     im2col = N * H * H * Cin * 9 * 4
     assert prog.memory_plan.peak_bytes < im2col / 2, prog.memory_plan.peak_bytes
     assert sum(k.ops[-1].info.op in ("conv2d", "conv2d_dx", "conv2d_dw") for k in prog.kernels) == 2
+
+
+def _blas_threads():
+    return [p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas"]
+
+
+@pytest.mark.skipif(not blas.available(), reason="NumPy's BLAS is not an OpenBLAS we can set")
+def test_blas_threads_are_restored_after_convolutions_in_two_threads(monkeypatch):
+    """The routines set BLAS to one thread while they split tiles over ours; two threads' convolutions
+    overlapping must leave the user's setting as it was."""
+    monkeypatch.setattr(conv_ops, "TILE_BYTES", 1)
+    monkeypatch.setenv("TINYTORCH_NUM_THREADS", "2")
+    with threadpool_limits(3, user_api="blas"):
+        errors = []
+
+        def work(seed):
+            try:
+                for _ in range(3):
+                    _run((6, 16, 6, 5, 16, 3, 1, 1, 1), seed=seed)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=work, args=(s,)) for s in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert _blas_threads() and set(_blas_threads()) == {3}

@@ -136,15 +136,15 @@ def _im2col(x, khw, ohw, arg, tile, k_major=False):
 
 
 def _split(N: int, tile: int, body) -> list:
-    """body(n0, n1) over tiles of `tile` images, the tiles split across the runtime's threads, each thread
-    calling BLAS single-threaded (a BLAS fork per small call stalls on a loaded machine; runtime/blas.py).
-    Returns one result per thread, in image order."""
+    """body(n0, n1) over tiles of `tile` images, the tiles split across the runtime's threads, BLAS on one
+    thread meanwhile (a BLAS fork per small call stalls on a loaded machine; runtime/blas.py). Returns
+    body's results in image order."""
     def run(lo, hi):
-        with blas.single_threaded():
-            return [body(n0, min(hi, n0 + tile)) for n0 in range(lo, hi, tile)]
+        return [body(n0, min(hi, n0 + tile)) for n0 in range(lo, hi, tile)]
     tiles = -(-N // tile)
     threads = parallel.num_threads() if blas.available() else 1
-    parts = parallel.split(lambda a, b: run(a * tile, min(N, b * tile)), tiles, threads)
+    with blas.single_threaded():
+        parts = parallel.split(lambda a, b: run(a * tile, min(N, b * tile)), tiles, threads)
     return [r for part in parts for r in part]
 
 
