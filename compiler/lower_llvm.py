@@ -30,7 +30,7 @@ from llvmlite import ir
 from ..runtime import NativeCall, NativeExecutable, Operand, config, parallel
 from . import ops as O
 from .kernel import Lowered
-from .llvm import jit
+from .llvm import im2col, jit
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
 PLACEHOLDER = "tt_program_symbol"
@@ -267,7 +267,8 @@ def _call(k, st, layout, kind) -> NativeCall:
         o = k.ops[st.core]
         a, b = (_operand(k, r) for r in o.srcs)
         return NativeCall("routine", kernels=(k.index,), a=a, b=b, dst=st.dst,
-                          routine=functools.partial(O.OPS[o.info.op].into, arg=o.info.arg))
+                          routine=functools.partial(O.OPS[o.info.op].into, arg=o.info.arg,
+                                                    copy_windows=im2col.copier(o.info.dtype)))
     return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))
 
 

@@ -175,3 +175,27 @@ def test_blas_threads_are_restored_after_convolutions_in_two_threads(monkeypatch
             t.join()
         assert not errors, errors
         assert _blas_threads() and set(_blas_threads()) == {3}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k_major", [False, True])
+def test_native_window_copy_matches_numpy(dtype, k_major):
+    """The native im2col the llvm backend passes to the routines, against NumPy's strided copy: padding on
+    uneven sides, strides, dilation, windows hanging over every border, an input with odd strides."""
+    from tinytorch.compiler.llvm import im2col
+    copy = im2col.copier(dtype)
+    rng = np.random.default_rng(6)
+    for m, Cin, H, W, kh, kw, s, p, d in [(2, 3, 7, 6, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)),
+                                          (3, 2, 11, 10, 3, 2, (2, 1), (1, 1, 2, 2), (1, 2)),
+                                          (1, 2, 5, 5, 5, 5, (1, 1), (0, 0, 0, 0), (1, 1)),
+                                          (2, 1, 6, 9, 2, 4, (3, 3), (0, 1, 2, 0), (1, 1)),
+                                          (2, 2, 4, 4, 1, 1, (1, 1), (3, 3, 3, 3), (1, 1))]:
+        x = rng.standard_normal((m + 1, Cin + 2, H, W)).astype(dtype)[1:, 1:-1]  # an offset, strided view
+        arg = (p, s, d)
+        oh = (H + p[0] + p[1] - d[0] * (kh - 1) - 1) // s[0] + 1
+        ow = (W + p[2] + p[3] - d[1] * (kw - 1) - 1) // s[1] + 1
+        want = conv_ops._im2col(x, (kh, kw), (oh, ow), arg, m, k_major=k_major).copy()
+        got = np.full(want.size, np.nan, dtype)
+        copy(got, x, (kh, kw), (oh, ow), arg, k_major)
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+    assert im2col.copier(np.int64) is None

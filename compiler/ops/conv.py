@@ -119,12 +119,15 @@ def _windows(xp, khw, ohw, arg):
                                            s[:2] + (s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
 
 
-def _im2col(x, khw, ohw, arg, tile, k_major=False):
+def _im2col(x, khw, ohw, arg, tile, k_major=False, copy=None):
     """The window matrix of the images x (m, C, H, W) in scratch: (m, K, L), or with `k_major` (K, m, L)
-    (so (K, m*L) is one matrix for the weight gradient)."""
+    (so (K, m*L) is one matrix for the weight gradient). `copy`: a native window copy (see `conv2d_into`)."""
     m, C = x.shape[:2]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
     flat = _scratch("cols", (tile * K * L,), x.dtype)[:m * K * L]
+    if copy is not None:
+        copy(flat, x, khw, ohw, arg, k_major)
+        return flat.reshape((K, m, L) if k_major else (m, K, L))
     win = _windows(_padded(x, arg[0], tile), khw, ohw, arg)
     if k_major:
         cols = flat.reshape(K, m, L)
@@ -148,8 +151,10 @@ def _split(N: int, tile: int, body) -> list:
     return [r for part in parts for r in part]
 
 
-def conv2d_into(out, x, w, arg):
-    """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw)."""
+def conv2d_into(out, x, w, arg, copy_windows=None):
+    """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw). `copy_windows(dst, x, khw, ohw,
+    arg, k_major)`, which the native backend passes (compiler/llvm/im2col.py), copies a tile's windows in
+    place of NumPy; so do the gradients' routines."""
     N, C = x.shape[:2]
     O, khw, ohw = w.shape[0], w.shape[2:], out.shape[2:]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
@@ -160,19 +165,21 @@ def conv2d_into(out, x, w, arg):
         return out
     tile = _tile(K * L * x.itemsize, N)
     if O >= MIN_GEMM_ROWS:  # a GEMM per image, straight into its output
-        _split(N, tile, lambda n0, n1: np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile), out=o3[n0:n1]))
+        def per_image(n0, n1):
+            np.matmul(wm, _im2col(x[n0:n1], khw, ohw, arg, tile, copy=copy_windows), out=o3[n0:n1])
+        _split(N, tile, per_image)
         return out
 
     def few_outputs(n0, n1):  # one GEMM over the tile's images, (O, m*L), then laid out as (m, O, L)
         m = n1 - n0
-        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, k_major=True).reshape(K, m * L)
+        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, True, copy_windows).reshape(K, m * L)
         prod = np.matmul(wm, cols, out=_scratch("prod", (O * tile * L,), x.dtype)[:O * m * L].reshape(O, m * L))
         np.copyto(o3[n0:n1], prod.reshape(O, m, L).transpose(1, 0, 2))
     _split(N, tile, few_outputs)
     return out
 
 
-def conv2d_dx_into(out, g, w, arg):
+def conv2d_dx_into(out, g, w, arg, copy_windows=None):
     """out (N, C, H, W): the input gradient, each window's gradient W^T @ g added back where it came from."""
     N, O = g.shape[:2]
     C, khw, ohw = w.shape[1], w.shape[2:], g.shape[2:]
@@ -189,7 +196,7 @@ def conv2d_dx_into(out, g, w, arg):
         # stride 1: the input gradient is g padded to a full correlation with the flipped, transposed kernel, a
         # forward convolution (one window copy and a GEMM per tile, not a GEMM and kh*kw strided adds)
         flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-        return conv2d_into(out, g, flipped, (full, (1, 1), (dh, dw)))
+        return conv2d_into(out, g, flipped, (full, (1, 1), (dh, dw)), copy_windows)
     if (sh, sw) == (1, 1):
         _split(N, tile, functools.partial(_dx_grid, out, g, wt, tuple(khw), arg, tile))
         return out
@@ -233,7 +240,7 @@ def _dx_grid(out, g, wt, khw, arg, tile, n0, n1):
     out[n0:n1] = acc[:, :, :Hp * Wp].reshape(m, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
 
 
-def conv2d_dw_into(out, x, g, arg):
+def conv2d_dw_into(out, x, g, arg, copy_windows=None):
     """out (O, C, kh, kw): the weight gradient, sum over images of g (O, L) @ window matrix^T (L, K)."""
     N, C = x.shape[:2]
     O, khw, ohw = g.shape[1], out.shape[2:], g.shape[2:]
@@ -243,7 +250,7 @@ def conv2d_dw_into(out, x, g, arg):
 
     def body(n0, n1):
         m = n1 - n0
-        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, k_major=True).reshape(K, m * L)
+        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, True, copy_windows).reshape(K, m * L)
         gt = _scratch("gt", (O * tile * L,), g.dtype)[:O * m * L].reshape(O, m, L)
         np.copyto(gt, g3[n0:n1].transpose(1, 0, 2))
         return np.matmul(gt.reshape(O, m * L), cols.T)
