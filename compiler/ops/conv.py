@@ -92,7 +92,8 @@ def _scratch(key, shape, dtype):
 
 
 def _tile(per_image: int, n: int) -> int:
-    return max(1, min(n, TILE_BYTES // max(per_image, 1)))
+    """Images per tile: what fits TILE_BYTES, but at least one tile per thread."""
+    return max(1, min(TILE_BYTES // max(per_image, 1), -(-n // parallel.num_threads())))
 
 
 def _pointwise(khw, arg) -> bool:
@@ -251,6 +252,8 @@ def conv2d_dw_into(out, x, g, arg, copy_windows=None):
     def body(n0, n1):
         m = n1 - n0
         cols = _im2col(x[n0:n1], khw, ohw, arg, tile, True, copy_windows).reshape(K, m * L)
+        if m == 1:
+            return np.matmul(g3[n0], cols.T)
         gt = _scratch("gt", (O * tile * L,), g.dtype)[:O * m * L].reshape(O, m, L)
         np.copyto(gt, g3[n0:n1].transpose(1, 0, 2))
         return np.matmul(gt.reshape(O, m * L), cols.T)
