@@ -199,3 +199,15 @@ def test_native_window_copy_matches_numpy(dtype, k_major):
         copy(got, x, (kh, kw), (oh, ow), arg, k_major)
         np.testing.assert_array_equal(got.reshape(want.shape), want)
     assert im2col.copier(np.int64) is None
+
+
+def test_scratch_shared_by_layers_of_other_geometries_starts_clean():
+    """The routines' scratch is one buffer per role for all layers: a wider padding, then a narrower one on
+    a same-sized tile, must not read the first layer's values where the second expects its zero border."""
+    rng = np.random.default_rng(7)
+    for pad, k in [(2, 5), (1, 3), (0, 1), (3, 3)]:
+        x = (rng.standard_normal((2, 3, 6, 6)) + 5).astype(np.float32)
+        w = rng.standard_normal((16, 3, k, k)).astype(np.float32)
+        got = F.conv2d(tt.tensor(x), tt.tensor(w), padding=pad).numpy()
+        want = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=pad).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

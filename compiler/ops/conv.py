@@ -15,6 +15,7 @@ so the NumPy implementation and the native call are one code.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 
 import numpy as np
@@ -75,20 +76,18 @@ def _dw_rule(srcs, arg):
 # ---------------------------------------------------------------- the routines (both backends call these)
 
 _LOCAL = threading.local()  # per-thread scratch: Programs are shared across threads
-MAX_SCRATCH = 16  # distinct scratch arrays kept per thread; more (many shapes) and the cache starts over
 
 
-def _scratch(key, shape, dtype):
-    """A reused array (allocated zeroed once: a padded image's border stays zero as only its inside is
-    written, and `key` names the padding)."""
-    cache = _LOCAL.__dict__.setdefault("arrays", {})
-    key = (key, shape, np.dtype(dtype))
-    a = cache.get(key)
-    if a is None:
-        if len(cache) >= MAX_SCRATCH:
-            cache.clear()
-        a = cache[key] = np.zeros(shape, dtype)
-    return a
+def _scratch(role, shape, dtype):
+    """A `shape` array over this thread's buffer for `role` (one per role and dtype, grown to the largest
+    tile any layer asked for and reused by all: a step's layers do not each keep scratch). Its contents
+    are whatever the last user left."""
+    buffers = _LOCAL.__dict__.setdefault("buffers", {})
+    n, key = math.prod(shape), (role, np.dtype(dtype))
+    flat = buffers.get(key)
+    if flat is None or flat.size < n:
+        flat = buffers[key] = np.empty(n, dtype)
+    return flat[:n].reshape(shape)
 
 
 def _tile(per_image: int, n: int) -> int:
@@ -107,7 +106,8 @@ def _padded(x, pads, tile):
     if not any(pads):
         return x
     m, C, H, W = x.shape
-    xp = _scratch(("pad", pads), (tile, C, H + pt + pb, W + pl + pr), x.dtype)[:m]
+    xp = _scratch("pad", (tile, C, H + pt + pb, W + pl + pr), x.dtype)[:m]
+    xp[:, :, :pt], xp[:, :, pt + H:], xp[:, :, :, :pl], xp[:, :, :, pl + W:] = 0, 0, 0, 0
     xp[:, :, pt:pt + H, pl:pl + W] = x
     return xp
 
@@ -227,8 +227,9 @@ def _dx_grid(out, g, wt, khw, arg, tile, n0, n1):
     m, O, oh, ow = (n1 - n0,) + g.shape[1:]
     (kh, kw), K, C = khw, wt.shape[0], out.shape[1]
     Hp, Wp = H + pt + pb, W + pl + pr
-    grid = _scratch(("dxgrid", ow), (tile, O, oh, Wp), g.dtype)[:m]
+    grid = _scratch("dxgrid", (tile, O, oh, Wp), g.dtype)[:m]
     grid[..., :ow] = g[n0:n1]
+    grid[..., ow:] = 0
     run = oh * Wp
     cols = np.matmul(wt, grid.reshape(m, O, run), out=_scratch("cols", (tile * K * run,), g.dtype)[:m * K * run]
                      .reshape(m, K, run)).reshape(m, C, kh, kw, run)
