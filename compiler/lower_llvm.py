@@ -3,9 +3,9 @@
 Every kernel becomes one or more stages (compiler/llvm/kernelgen.py): an elementwise chain, a reduction
 with its producers and consumers, a row kernel (several reductions per row, then a loop over the row),
 scatter_add/fold, pad, gather, arange, rand, copies and assigns are native loops; a matmul calls BLAS
-(np.matmul into its output buffer), an op with an `into` routine (convolution: BLAS per tile) is called
-as such and its epilogue (bias, activation, residual) is a native loop over the
-matmul's result, in place where it reads it at the same index. A kernel is split into stages where fusion
+(np.matmul into its output buffer) and its epilogue (bias, activation, residual) is a native loop over the
+matmul's result, in place where it reads it at the same index; an op with an `into` routine (a convolution:
+BLAS per tile, with the native window copy of llvm/im2col.py) is a call of that routine. A kernel is split into stages where fusion
 handed over an awkward shape: a reduction or matmul whose value is read through a movement op is first
 materialized in scratch; an assign whose value reads its own target at another index is computed into
 scratch and then copied. A kernel no stage can express raises NotLowerable:
