@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 
 import numpy as np
 from llvmlite import ir
@@ -29,7 +30,7 @@ PLACEHOLDER = "tt_im2col_symbol"
 _TYPES = {np.dtype("float32"): M.F32, np.dtype("float64"): M.F64}
 _FIELDS = ("m", "C", "kh", "kw", "oh", "ow", "s_img", "s_c", "s_h", "s_w", "sw", "sh", "dh", "dw", "pt", "pl",
            "k_major")
-_LOADED: dict = {}  # dtype -> (the loaded module, kept alive here, and its ctypes function)
+_COPIERS = weakref.WeakValueDictionary()  # dtype -> _Copier, while some Program's routine holds it
 _LOCK = threading.Lock()
 
 
@@ -94,6 +95,27 @@ def _module(t) -> str:
     return str(mod)
 
 
+class _Copier:
+    """The window copy of one dtype; it holds its loaded module, so the native code lives exactly as long as a
+    Program whose routines hold this copier (an evicted Program frees it, as it frees its own code)."""
+
+    def __init__(self, module, fn, dtype):
+        self.module, self.fn, self.dtype = module, fn, dtype
+
+    def __call__(self, dst, x, khw, ohw, arg, k_major=False):
+        if not dst.flags.c_contiguous or dst.dtype != self.dtype or x.dtype != self.dtype:
+            raise TypeError(f"im2col: needs a C-contiguous {self.dtype} destination and input, got "
+                            f"{dst.dtype} {dst.shape} and {x.dtype} {x.shape}")
+        m, C, H, W = x.shape
+        (pt, _, pl, _), (sh, sw), (dh, dw) = arg[:3]
+        strides = [s // x.itemsize for s in x.strides]
+        p = np.array([m, C, khw[0], khw[1], ohw[0], ohw[1], *strides, sw, sh, dh, dw, pt, pl, int(k_major)],
+                     np.int64)
+        bounds = _bounds(H, W, khw, ohw, arg)
+        self.fn(dst.ctypes.data, x.ctypes.data, p.ctypes.data, bounds.ctypes.data)
+        return dst
+
+
 def copier(dtype):
     """`copy(dst, x, khw, ohw, arg, k_major)`: the windows of images x (m, C, H, W), any strides, zero
     padded as arg says, into the contiguous array dst; None for a dtype without a native loop."""
@@ -102,27 +124,15 @@ def copier(dtype):
     if t is None:
         return None
     with _LOCK:
-        if dtype not in _LOADED:
-            text = _module(t)
-            obj = jit.object_code(text, f"im2col_{dtype.name}", PLACEHOLDER)
+        found = _COPIERS.get(dtype)
+        if found is None:
             name = f"{PLACEHOLDER}_{'f32' if t == M.F32 else 'f64'}"
+            obj = jit.object_code(_module(t), f"im2col_{dtype.name}", PLACEHOLDER)
             module = native_loader.load(obj.key, obj.code, {name: name.replace(PLACEHOLDER, obj.prefix)})
             fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                   ctypes.c_void_p)(module.addresses[name])
-            _LOADED[dtype] = (module, fn)
-    fn = _LOADED[dtype][1]
-
-    def copy(dst, x, khw, ohw, arg, k_major=False):
-        assert dst.flags.c_contiguous and dst.dtype == x.dtype == dtype
-        m, C, H, W = x.shape
-        (pt, _, pl, _), (sh, sw), (dh, dw) = arg[:3]
-        strides = [s // x.itemsize for s in x.strides]
-        p = np.array([m, C, khw[0], khw[1], ohw[0], ohw[1], *strides, sw, sh, dh, dw, pt, pl, int(k_major)],
-                     np.int64)
-        bounds = _bounds(H, W, khw, ohw, arg)
-        fn(dst.ctypes.data, x.ctypes.data, p.ctypes.data, bounds.ctypes.data)
-        return dst
-    return copy
+            found = _COPIERS[dtype] = _Copier(module, fn, dtype)
+        return found
 
 
 def _bounds(H, W, khw, ohw, arg):
