@@ -4,7 +4,8 @@ Every kernel becomes one or more stages (compiler/llvm/kernelgen.py): an element
 with its producers and consumers, a row kernel (several reductions per row, then a loop over the row),
 scatter_add/fold, pad, gather, arange, rand, copies and assigns are native loops; a matmul calls BLAS
 (np.matmul into its output buffer) and its epilogue (bias, activation, residual) is a native loop over the
-matmul's result, in place where it reads it at the same index. A kernel is split into stages where fusion
+matmul's result, in place where it reads it at the same index; an op with an `into` routine (a convolution:
+BLAS per tile, with the native window copy of llvm/im2col.py) is a call of that routine. A kernel is split into stages where fusion
 handed over an awkward shape: a reduction or matmul whose value is read through a movement op is first
 materialized in scratch; an assign whose value reads its own target at another index is computed into
 scratch and then copied. A kernel no stage can express raises NotLowerable:
@@ -29,10 +30,11 @@ from llvmlite import ir
 from ..runtime import NativeCall, NativeExecutable, Operand, config, parallel
 from . import ops as O
 from .kernel import Lowered
-from .llvm import jit
+from .llvm import im2col, jit
 from .llvm.kernelgen import INDEX_ERROR, NotLowerable, Placement, Stage, emit_segment, emit_stage
 
 PLACEHOLDER = "tt_program_symbol"
+CALLED = ("matmul", "routine")  # stages the runner calls from Python (BLAS), not generated functions
 
 
 class MatmulStage:
@@ -42,6 +44,16 @@ class MatmulStage:
     def __init__(self, core: int, dst: int, operands: dict):
         self.core, self.dst = core, dst
         self.operands = operands  # src position -> table index of a materialized fused producer
+        self.extent, self.work, self.name = 1, 0, ""
+
+
+class RoutineStage:
+    """An op written straight into its output by its `OpDef.into` (a convolution: BLAS per tile), called by
+    the runner with its operands seen through their movement chains."""
+    kind = "routine"
+
+    def __init__(self, core: int, dst: int):
+        self.core, self.dst = core, dst
         self.extent, self.work, self.name = 1, 0, ""
 
 
@@ -128,12 +140,14 @@ def _target_hazard(k, c) -> bool:
 def plan_stages(k, layout: _Layout) -> list:
     root = len(k.ops) - 1
     out = out_entry(k)
+    root_op = k.ops[root].info.op
     if k.row_axes:  # fusion never puts an assign (or a view of another row) in a row kernel
         return [Stage("row", root, out)]
+    if root_op in O.OPS and O.OPS[root_op].into is not None:  # fusion keeps such an op alone in its kernel
+        return [RoutineStage(root, out)]
     c = _core(k)
     hazard = _target_hazard(k, c)
     dst = layout.scratch(k.shape, k.dtype) if hazard else out
-    root_op = k.ops[root].info.op
     if c < 0:
         kind = "accumulate" if root_op in O.GROUPS.accumulating else "rand" if root_op == "rand" else "pointwise"
         stages = [Stage(kind, root, dst)]
@@ -178,11 +192,13 @@ def lower_program(kernels, n_inputs, inputs_info, outputs, plan, batch: int = 0)
         place = Placement([i.slot for i in k.inputs], const_entries, layout.dtypes)
         code, planned = [], plan_stages(k, layout)
         for n, st in enumerate(planned):
-            if st.kind != "matmul":
+            if st.kind not in CALLED:
                 st.name = f"{PLACEHOLDER}_k{k.index}_s{n}"
                 before = len(module.functions)
                 emit_stage(module, k, st, place, check, attrs)
                 code += [str(f) for f in module.functions[before:]]
+            elif st.kind == "routine":
+                code.append(f"; stage {n}: {k.ops[st.core].info.op} routine into table entry {st.dst}")
             else:
                 code.append(f"; stage {n}: BLAS matmul (np.matmul) into table entry {st.dst}")
             stages.append((k, st))
@@ -190,7 +206,7 @@ def lower_program(kernels, n_inputs, inputs_info, outputs, plan, batch: int = 0)
                                              + "\n".join(code).splitlines())))
     calls = _segment(module, stages, layout)
     emit_s = time.perf_counter() - t0
-    functions = [st.name for _, st in stages if st.kind != "matmul"] + [c.function for c in calls
+    functions = [st.name for _, st in stages if st.kind not in CALLED] + [c.function for c in calls
                                                                        if c.kind == "segment"]
     t1 = time.perf_counter()
     obj = jit.object_code(str(module), "program", PLACEHOLDER)
@@ -232,8 +248,8 @@ def _segment(module, stages, layout) -> list:
                                   explain=_explainer(list(run), layout)))
             run.clear()
     for k, st in stages:
-        big = st.kind != "matmul" and threads > 1 and st.extent > 1 and st.work >= parallel.MIN_PARALLEL_WORK
-        if st.kind == "matmul" or big:
+        big = st.kind not in CALLED and threads > 1 and st.extent > 1 and st.work >= parallel.MIN_PARALLEL_WORK
+        if st.kind in CALLED or big:
             flush()
             out.append(_call(k, st, layout, "parallel"))
         else:
@@ -247,6 +263,12 @@ def _call(k, st, layout, kind) -> NativeCall:
     if st.kind == "matmul":
         a, b = (_operand(k, r, st.operands.get(pos)) for pos, r in enumerate(k.ops[st.core].srcs))
         return NativeCall("matmul", kernels=(k.index,), a=a, b=b, dst=st.dst)
+    if st.kind == "routine":
+        o = k.ops[st.core]
+        a, b = (_operand(k, r) for r in o.srcs)
+        return NativeCall("routine", kernels=(k.index,), a=a, b=b, dst=st.dst,
+                          routine=functools.partial(O.OPS[o.info.op].into, arg=o.info.arg,
+                                                    copy_windows=im2col.copier(o.info.dtype)))
     return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))
 
 

@@ -19,7 +19,8 @@ fresh temporary, so running a kernel costs its NumPy calls and little else.
   elementwise ufuncs over slices: NumPy's reduce is slow over short strided
   axes. A sum of a product is one einsum (no product array). Other
   reductions are `ufunc.reduce` with `out=`.
-- fold and erf have in-place versions (numpy_routines.py) that write `out`.
+- fold and erf have in-place versions (numpy_routines.py) that write `out`; an op with an `into` routine
+  (convolution, compiler/ops/conv.py) is that call.
 """
 from __future__ import annotations
 
@@ -255,6 +256,8 @@ class _Gen:
             return self._reduce(info, o, args[0], d)
         if op == "erf":
             return f"_erf_into({d}, {args[0]})"
+        if OPS[op].into is not None:  # written straight into d (a convolution: BLAS per tile)
+            return f"{self._const(OPS[op].into, 'NP')}({d}, {', '.join(args)}, {self._const(info.arg, 'A')})"
         if op == "fold":
             self.scratch_bytes += math.prod(info.shape) * info.dtype.itemsize  # the accumulator, at most
             return f"_fold_into({d}, {args[0]}, {self._const(info, 'I')})"

@@ -316,6 +316,8 @@ class _Analysis:
                     raise NotPolymorphic(f"{op} over the batch")
             keep = srcs[0][:-lead]
             return keep + tuple(uf.fixed(d) for d in n.shape[len(keep):])
+        if op in ("conv2d", "conv2d_dx", "conv2d_dw"):
+            return self._conv(n, op, srcs)
         if op == "gather":
             x, idx = srcs
             for i, (a, b) in enumerate(zip(x, idx)):
@@ -329,6 +331,23 @@ class _Analysis:
             axis = n.arg[0]
             return tuple(uf.fixed(d) if i == axis else v for i, (v, d) in enumerate(zip(src, n.shape)))
         raise NotPolymorphic(f"op {op!r} is not analyzed")
+
+    def _conv(self, n, op, srcs) -> tuple:
+        """conv2d(x, w), conv2d_dx(g, w), conv2d_dw(x, g): the batch passes through dim 0 (summed away by dw);
+        channels tie input to weight; the image dims are fixed."""
+        uf = self.uf
+        a, b = srcs
+        for v in a[2:] + b[2:]:
+            if uf.freeze(v)[0] == "s":
+                raise NotPolymorphic(f"{op} over the batch")
+        if op == "conv2d":
+            uf.union(a[1], b[1])
+            return (a[0], b[0]) + tuple(uf.fixed(d) for d in n.shape[2:])
+        if op == "conv2d_dx":
+            uf.union(a[1], b[0])
+            return (a[0], b[1]) + tuple(uf.fixed(d) for d in n.shape[2:])
+        uf.union(a[0], b[0])
+        return (b[1], a[1]) + tuple(uf.fixed(d) for d in n.shape[2:])
 
     def _reshape(self, n, src) -> tuple:
         uf = self.uf

@@ -57,7 +57,7 @@ class Operand:
 class NativeCall:
     """One thing the dispatch loop does. kind "segment": one call of a generated function that runs several
     small stages in turn; "parallel": one big stage over [0, extent), split across threads; "matmul": BLAS
-    (np.matmul) into table entry `dst`."""
+    (np.matmul) into table entry `dst`; "routine": `routine` writes table entry `dst` from operands a, b."""
     kind: str
     function: str = ""
     extent: int = 1
@@ -66,6 +66,7 @@ class NativeCall:
     a: Optional[Operand] = None
     b: Optional[Operand] = None
     dst: int = -1
+    routine: Optional[Callable] = None  # kind "routine": routine(out, a, b), made by the compiler
     explain: Optional[Callable] = None  # (return code, table arrays) -> (kernel index, the exception)
 
 

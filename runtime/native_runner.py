@@ -3,7 +3,8 @@
 Every generated function reads one table of pointers: the Program's slots, then constants and scratch.
 Constants, scratch and arena entries are bound once (the arena at the first run); inputs and fresh
 outputs at each run. Each `NativeCall` is then one foreign call (ctypes releases the GIL for it), one
-big stage split across threads (parallel.py), or a BLAS matmul (np.matmul into the entry's array).
+big stage split across threads (parallel.py), a BLAS matmul (np.matmul into the entry's array) or a
+routine the compiler made (a convolution) writing the entry's array.
 A non-zero return code means a stage failed a check; the call's `explain` (made by the compiler) says
 which and why, and the runner raises it as a KernelError naming the kernel.
 """
@@ -88,6 +89,9 @@ class NativeRunner:
     def _call(self, call):
         if call.kind == "matmul":
             np.matmul(self._operand(call.a), self._operand(call.b), out=self.arrays[call.dst])
+            return
+        if call.kind == "routine":
+            call.routine(self.arrays[call.dst], self._operand(call.a), self._operand(call.b))
             return
         if call.kind == "parallel":
             rc = max(parallel.run(self.cfuncs[call.function], self.head, call.extent, call.work, []))

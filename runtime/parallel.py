@@ -48,3 +48,14 @@ def run(cfunc, head: list, extent: int, work: int, tail: list) -> list[int]:
     futures = [pool.submit(cfunc, *head, lo, hi, *tail) for lo, hi in parts[1:]]
     codes = [cfunc(*head, *parts[0], *tail)]
     return codes + [f.result() for f in futures]
+
+
+def split(fn, extent: int, threads: int) -> list:
+    """fn(start, stop) over `threads` contiguous parts of [0, extent) (a Python routine that releases the
+    GIL in NumPy and BLAS calls); the caller runs the first part. Returns each part's result in order."""
+    n = max(1, min(threads, extent))
+    parts = [(extent * i // n, extent * (i + 1) // n) for i in range(n)]
+    if n == 1:
+        return [fn(0, extent)]
+    futures = [_pool(n - 1).submit(fn, lo, hi) for lo, hi in parts[1:]]
+    return [fn(*parts[0])] + [f.result() for f in futures]

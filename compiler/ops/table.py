@@ -39,6 +39,8 @@ class OpDef:
     commutative: bool = False  # op(a, b) == op(b, a): fold's patterns match its operands in either order
     costly: bool = False  # far dearer than a load (a transcendental): a row kernel stores it rather than redo it
     accumulates: bool = False  # adds several inputs into one output element: its output is zeroed, then added to
+    into: Optional[Callable] = None  # (out, *arrays, arg, copy_windows=None) -> out, written into out; both backends
+    # call it, the native one passing its window copy (compiler/llvm/im2col.py)
 
 
 OPS: dict[str, OpDef] = {}

@@ -1,14 +1,18 @@
-"""Convolution over (N, C, H, W) as window extraction plus a matmul, and the window helpers pooling shares.
+"""Convolution over (N, C, H, W), and the window helpers pooling shares.
 
-`unfold` (a view primitive) turns the padded input into its sliding windows,
-(N, C, kh, kw, oh, ow); a convolution is then one matrix product against the
-flattened weight (a depthwise one a product and a sum, `depthwise.py`; pools
-are in `pooling.py`). No Python loops over pixels: the gradient of `unfold` is `fold`.
+A convolution (groups=1) is one `conv2d` op (compiler/ops/conv.py), computed tile by tile so no im2col
+matrix is ever materialized or kept for the backward; its gradients are the ops `conv2d_dx` and
+`conv2d_dw`. A depthwise convolution (groups = in_channels) is a product of the input's sliding windows
+and the weight summed over the window axes (`depthwise.py`); another grouped convolution uses `unfold` (a
+view primitive: the padded input's sliding windows, (N, C, kh, kw, oh, ow)) and a batched matmul. Pools are
+in `pooling.py`. No Python loops over pixels: the gradient of `unfold` is `fold`.
 """
 from __future__ import annotations
 
 from ..movement import pad as _pad, unfold_windows
 from ..tensor import Tensor
+from ..tensor_base import op_result
+from .. import dtypes
 from .depthwise import depthwise_conv2d
 
 
@@ -59,20 +63,26 @@ def _padding(padding, kernel, dilation, stride, op, shape=None):
     return ((ph, ph), (pw, pw))
 
 
-def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, value=0.0,
-                   op: str = "unfold") -> Tensor:
-    """(N, C, H, W) -> (N, C, kh, kw, oh, ow) windows of the input padded with `value` (a view).
-    `op` is the caller's name, so a bad argument is reported as the op the user called."""
-    kernel, stride, dilation = (_pair(kernel_size, "kernel_size", op, input.shape),
-                                _pair(stride, "stride", op, input.shape), _pair(dilation, "dilation", op, input.shape))
-    (pt, pb), (pl, pr) = _padding(padding, kernel, dilation, stride, op, input.shape)
-    if pt or pb or pl or pr:
-        input = _pad(input, (pl, pr, pt, pb), value)
-    H, W = input.shape[-2:]
+def _window_args(shape, kernel_size, dilation, padding, stride, op):
+    """(kernel, stride, dilation, (pt, pb, pl, pr)) checked against the input `shape`: the window must fit
+    the padded input. `op` is the caller's name, so a bad argument is reported as the op the user called."""
+    kernel, stride, dilation = (_pair(kernel_size, "kernel_size", op, shape),
+                                _pair(stride, "stride", op, shape), _pair(dilation, "dilation", op, shape))
+    (pt, pb), (pl, pr) = _padding(padding, kernel, dilation, stride, op, shape)
+    H, W = shape[-2] + pt + pb, shape[-1] + pl + pr
     need = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
     if need[0] > H or need[1] > W:
         raise ValueError(f"{op}: a {kernel[0]}x{kernel[1]} window (dilation {dilation}) does not fit the padded input "
                          f"of size {H}x{W}; use a smaller kernel or more padding")
+    return kernel, stride, dilation, (pt, pb, pl, pr)
+
+
+def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, value=0.0,
+                   op: str = "unfold") -> Tensor:
+    """(N, C, H, W) -> (N, C, kh, kw, oh, ow) windows of the input padded with `value` (a view)."""
+    kernel, stride, dilation, (pt, pb, pl, pr) = _window_args(input.shape, kernel_size, dilation, padding, stride, op)
+    if pt or pb or pl or pr:
+        input = _pad(input, (pl, pr, pt, pb), value)
     return unfold_windows(input, kernel, stride, dilation)
 
 
@@ -87,16 +97,17 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if groups < 1 or Cin % groups or O % groups or Cin // groups != Cg:
         raise ValueError(f"conv2d: input {input.shape} has {Cin} channels but weight {weight.shape} with groups="
                          f"{groups} expects {Cg * groups}; in and out channels must divide by groups")
-    cols = unfold_patches(x, (kh, kw), dilation, padding, stride, op="conv2d")
-    oh, ow = cols.shape[-2:]
-    K = Cg * kh * kw
-    if groups == 1:
-        # (N, oh, ow, C, kh, kw) rows against the (O, C*kh*kw) weight: one 2-d matmul
-        rows = cols.permute(0, 4, 5, 1, 2, 3).reshape(N * oh * ow, K)
-        out = (rows @ weight.reshape(O, K).T).reshape(N, oh, ow, O).permute(0, 3, 1, 2)
+    if groups == 1:  # one op, computed tile by tile (compiler/ops/conv.py): no im2col matrix is kept
+        _, stride, dilation, pads = _window_args(x.shape, (kh, kw), dilation, padding, stride, "conv2d")
+        d = dtypes.join(x.dtype, weight.dtype)
+        d = dtypes.int64 if d.kind == "b" else d
+        out = op_result("conv2d", (x.to(d), weight.to(d)), arg=(pads, stride, dilation))
     elif groups == Cin:
-        out = depthwise_conv2d(cols, weight)
+        out = depthwise_conv2d(unfold_patches(x, (kh, kw), dilation, padding, stride, op="conv2d"), weight)
     else:
+        cols = unfold_patches(x, (kh, kw), dilation, padding, stride, op="conv2d")
+        oh, ow = cols.shape[-2:]
+        K = Cg * kh * kw
         G, Og = groups, O // groups
         rows = cols.reshape(N, G, Cg, kh, kw, oh, ow).permute(1, 0, 5, 6, 2, 3, 4).reshape(G, N * oh * ow, K)
         w = weight.reshape(G, Og, K).permute(0, 2, 1)
