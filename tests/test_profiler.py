@@ -163,3 +163,13 @@ def test_roofline_plot_writes_a_picture(tmp_path):
         step()
     R.Roofline(10e9, 100e9, 2).plot(prof, tmp_path / "roof.png")
     assert (tmp_path / "roof.png").stat().st_size > 0
+
+
+def test_profile_command_profiles_steady_steps(capsys, tmp_path):
+    from tinytorch.tools import profile as cmd
+    prof = cmd.profile_step("mlp2", "momentum", 4, 2)
+    [prog] = prof.programs.values()
+    assert len(prof.runs) == 2 * len(prog.kernels)
+    cmd.main(["--model", "mlp2", "--batch", "4", "--steps", "1", "--trace", str(tmp_path / "t.json")])
+    out = capsys.readouterr().out
+    assert "kernel runs" in out and json.loads((tmp_path / "t.json").read_text())["traceEvents"]

@@ -2,7 +2,8 @@
 
 `memory_report(step, model, optimizer)` runs `step()` (one forward, backward and optimizer step, returning
 the loss) `warmup` times, then once more while it records the Programs that step runs (through the hook
-step capture uses, `lazy.TRACE`) and samples the process's resident set (psutil) on a thread. From each
+step capture uses, `lazy.TRACE`) and measures the process's resident set (`RssSampler`: psutil, and the
+kernel's high-water mark on Linux). From each
 Program's slots and memory plan it sorts the bytes into:
 
 - parameters, gradients (the `.grad` arrays the step made), optimizer state (its state tensors, each once),
@@ -33,13 +34,15 @@ from .compiler.realizer import cached_programs
 from .tensor import Tensor
 
 UNATTRIBUTED = "unattributed"
-SAMPLE_S = 0.0005  # RSS sampling period while the step runs
+SAMPLE_S = 0.0005  # RSS sampling period while the step runs, where the kernel keeps no high-water mark
 MB = 2**20
 
 
 class RssSampler:
-    """`with RssSampler() as rss:` samples this process's resident set size on a thread: `rss.before`,
-    `rss.peak` (the most seen, the last sample included), `rss.after`."""
+    """`with RssSampler() as rss:` measures this process's resident set size: `rss.before`, `rss.peak` and
+    `rss.after` (psutil). The peak is Linux's high-water mark (VmHWM, reset on entry through
+    /proc/self/clear_refs) where the kernel offers it, so a short-lived array that holds the GIL is seen too;
+    elsewhere it is the most a thread sampling every `period` seconds saw."""
 
     def __init__(self, period: float = SAMPLE_S):
         self.period = period
@@ -47,6 +50,7 @@ class RssSampler:
         self.before = self.peak = self.after = 0
         self._stop = threading.Event()
         self._thread = None
+        self._hwm = False
 
     def _loop(self):
         while not self._stop.wait(self.period):
@@ -54,16 +58,39 @@ class RssSampler:
 
     def __enter__(self) -> "RssSampler":
         self.before = self.peak = self.proc.memory_info().rss
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+        self._hwm = _reset_high_water_mark()
+        if not self._hwm:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
         self.after = self.proc.memory_info().rss
-        self.peak = max(self.peak, self.after)
+        self.peak = max(self.peak, self.after, _high_water_mark() if self._hwm else 0)
         return False
+
+
+def _reset_high_water_mark() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _high_water_mark() > 0
+    except OSError:
+        return False
+
+
+def _high_water_mark() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class _Recorder:
@@ -151,7 +178,8 @@ class MemoryReport:
                           f"while {p.description} runs ({p.role}, layer {p.layer})"]
         grown = self.rss_peak - self.rss_before
         lines.append(f"measured (psutil RSS): {self.rss_before / MB:.1f} MB before the step, peak "
-                     f"{self.rss_peak / MB:.1f} MB during it (+{grown / MB:.2f} MB), {self.rss_after / MB:.1f} MB after")
+                     f"{self.rss_peak / MB:.1f} MB during it (+{grown / MB:.2f} MB), "
+                     f"{self.rss_after / MB:.1f} MB after")
         if self.other_programs:
             lines.append(f"besides: {self.other_programs / MB:.2f} MB held by other cached Programs (arenas, code, "
                          f"constants; e.g. an optimizer's first step compiles a Program of its own)")

@@ -6,10 +6,10 @@
 
 Each command is a function returning rows (dicts) and a printer; `main` is the thin argparse layer. The
 optimizer figures are counted from each optimizer's own state tensors after a real step, not from a formula.
-`accumulate` runs each configuration in a fresh Python process (`--inline` runs them here, for tests), so
-its peak RSS (psutil, sampled while the steps run, above the process before the model was built) belongs
-to that configuration alone; glibc is told to give every array above 64 KiB its own mapping there, so
-RSS rises and falls with the arrays.
+`accumulate` runs each configuration in a fresh Python process (`--inline` runs them here, for tests), so its
+peak RSS (memory_report.RssSampler while the steps run, above the process before the model was built) belongs
+to that configuration alone; glibc is told to give every array above 64 KiB its own mapping there, so RSS
+rises and falls with the arrays.
 """
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def measure_config(model: str, optimizer: str, batch_size: int, micro: int, repe
             times.append(time.perf_counter() - t)
     return {"batch": batch_size, "micro_batches": micro, "micro_batch": batch_size // micro,
             "planned": rep.planned, "arena": rep.arena, "activations": rep.activations,
-            "programs": rep.programs, "other_programs": rep.other_programs, "rss_peak": max(rss.peak, rep.rss_peak) - baseline,
+            "programs": rep.programs, "other_programs": rep.other_programs,
+            "rss_peak": max(rss.peak, rep.rss_peak) - baseline,
             "step_ms": statistics.median(times) * 1e3}
 
 
