@@ -2,20 +2,20 @@
 
 `memory_report(step, model, optimizer)` runs `step()` (one forward, backward and optimizer step, returning
 the loss) `warmup` times, then once more while it records the Programs that step runs (through the hook
-step capture uses, `lazy.TRACE`) and measures the process's resident set (`RssSampler`: psutil, and the
-kernel's high-water mark on Linux). From each
-Program's slots and memory plan it sorts the bytes into:
+step capture uses, `lazy.TRACE`) and measures the process's resident set (`RssSampler`: psutil, and
+Linux's high-water mark). From each Program's slots and memory plan it sorts the bytes into:
 
 - parameters, gradients (the `.grad` arrays the step made), optimizer state (its state tensors, each once),
-  the batch and other inputs, other outputs (the loss);
+  the batch and other inputs, other outputs (the loss), old gradients read while new ones are written
+  (accumulation);
 - the arena (the planned peak of the temporaries, one per Program, kept between steps), split into the
   activations kept for backward (arena values a forward kernel writes and a backward kernel reads) and the
-  workspace (the rest of the arena, and the scratch of kernels that run in blocks).
+  workspace (the rest of the arena, and the scratch a runner keeps besides it).
 
 Kernels are forward when the loss needs them, backward when a gradient needs them beyond that, update
 otherwise (the rule of `tinytorch.viz.roles`, applied to a Program's slots). A value belongs to the layer
-whose parameter its kernel reads, else to the layer of its nearest producer that reads one (a ReLU's output
-is its Linear's), else it is "unattributed" (the labels, the loss past the last layer's inputs...).
+whose parameter its kernel reads, else to the one its producers agree on (a ReLU's output is its Linear's),
+else to the one its consumers agree on (a convolution's window matrix), else it is "unattributed".
 The moment of the peak is the kernel running when the most arena bytes are live. A step that runs several
 Programs (accumulated micro-batches) keeps each one's arena, so arenas add up; activations, which one Program
 holds from its forward to its backward, count the Program holding the most.
@@ -249,31 +249,39 @@ def memory_report(step, model=None, optimizer=None, warmup: int = 2, baseline_rs
         raise RuntimeError("memory_report: the step ran no Program (was it captured with tinytorch.compile, or "
                            "does it realize nothing?); pass a plain step function")
     state = state_tensors(optimizer)
-    rows = {}
-
-    def row(layer):
-        return rows.setdefault(layer, LayerRow(layer))
-    for p, layer in layers_of.values():
-        row(layer).parameters += nbytes(p)
-        if p.grad is not None:
-            row(layer).gradients += nbytes(p.grad)
-    layer_of_param = {id(p): layer for p, layer in layers_of.values()}
-    for p, _, t in state:
-        row(layer_of_param.get(id(p), UNATTRIBUTED)).optimizer_state += nbytes(t)
-    known = {id(p._node._value) for p in params} | {id(t._node._value) for _, _, t in state}
     report = MemoryReport(
         parameters=sum(nbytes(p) for p in params), gradients=sum(nbytes(p.grad) for p in params if p.grad is not None),
         optimizer_state=sum(nbytes(t) for _, _, t in state), inputs=0, outputs=0, arena=0, activations=0,
         workspace=0, layers=[], peak=None, programs=len({id(r[0]) for r in rec.records}),
         realizes=len(rec.records), rss_before=rss.before, rss_peak=rss.peak, rss_after=rss.after,
         baseline_rss=baseline_rss)
+    rows = {}
+    row = lambda layer: rows.setdefault(layer, LayerRow(layer))  # noqa: E731
+    for p, layer in layers_of.values():
+        row(layer).parameters += nbytes(p)
+        row(layer).gradients += nbytes(p.grad) if p.grad is not None else 0
+    layer_of_param = {id(p): layer for p, layer in layers_of.values()}
+    for p, _, t in state:
+        row(layer_of_param.get(id(p), UNATTRIBUTED)).optimizer_state += nbytes(t)
+    known = {id(p._node._value) for p in params} | {id(t._node._value) for _, _, t in state}
+    _add_programs(report, rec.records, layers_of, known, row)
+    report.layers = sorted(rows.values(), key=lambda r: (r.layer == UNATTRIBUTED, r.layer))
+    if report.programs > 1:
+        report.notes.append(f"note: the step ran {report.programs} distinct Programs in {report.realizes} realizes; "
+                            f"each Program keeps its own arena, so their arenas add up")
+    return report
+
+
+def _add_programs(report, records, layers_of, known, row) -> None:
+    """Add what the recorded Programs hold to `report` and the per-layer rows (`row(layer)`): inputs that are
+    not parameters or state (`known`), outputs, old gradients read while accumulating, and per distinct
+    Program its arena, scratch, activations kept for backward and busiest step."""
     seen, grad_buffers = set(), set()
-    for pi, (prog, in_nodes, targets, grads) in enumerate(rec.records):
-        roles, layers = kernel_roles(prog, targets, grads), kernel_layers(prog, in_nodes, layers_of)
+    for pi, (prog, in_nodes, targets, grads) in enumerate(records):
         old_grads = 0
         for n in in_nodes:
             if id(n._value) in grad_buffers:
-                old_grads += n.nbytes if any(id(t) in grads for t in targets) else 0
+                old_grads += n.nbytes if grads else 0
             elif id(n._value) not in known:
                 known.add(id(n._value))
                 report.inputs += n.nbytes
@@ -283,6 +291,7 @@ def memory_report(step, model=None, optimizer=None, warmup: int = 2, baseline_rs
         if id(prog) in seen:
             continue
         seen.add(id(prog))
+        roles, layers = kernel_roles(prog, targets, grads), kernel_layers(prog, in_nodes, layers_of)
         report.arena += prog.memory_plan.peak_bytes
         report.scratch += scratch_bytes(prog)
         kept = kept_for_backward(prog, roles)
@@ -292,19 +301,13 @@ def memory_report(step, model=None, optimizer=None, warmup: int = 2, baseline_rs
         for layer, b in per_layer.items():
             row(layer).activations = max(row(layer).activations, b)
         report.activations = max(report.activations, sum(k.nbytes for k, _ in kept))
-        kept_aligned = sum(b.size for _, b in kept)
-        report.workspace += max(0, prog.memory_plan.peak_bytes - kept_aligned)
+        report.workspace += max(0, prog.memory_plan.peak_bytes - sum(b.size for _, b in kept))
         t, live = busiest_step(prog.memory_plan)
         if live and (report.peak is None or live > report.peak.live_bytes):
             k = prog.kernels[t]
             report.peak = Peak(pi, t, k.describe(), roles[t], layers[t], live)
     report.workspace += report.scratch
     report.other_programs = sum(p.nbytes for p in cached_programs() if id(p) not in seen)
-    report.layers = sorted(rows.values(), key=lambda r: (r.layer == UNATTRIBUTED, r.layer))
-    if report.programs > 1:
-        report.notes.append(f"note: the step ran {report.programs} distinct Programs in {report.realizes} realizes; "
-                            f"each Program keeps its own arena, so their arenas add up")
-    return report
 
 
 def scratch_bytes(prog) -> int:
