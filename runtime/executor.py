@@ -53,7 +53,7 @@ class NumpyRunner:
                     raise KernelError(f"{self.exe.kernel_names[i]} failed at run time: {e}") from e
                 if timed:
                     times[i] = time.perf_counter() - t
-                    calls.append((i, t, times[i]))
+                    calls.append(((i,), t, times[i]))
                 for s in step.frees:
                     slots[s] = None
         self.last_run_s = time.perf_counter() - t0

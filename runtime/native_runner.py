@@ -107,6 +107,6 @@ class NativeRunner:
             self._call(call)
             dt = time.perf_counter() - t
             times[call.kernels[0]] += dt
-            calls.append((call.kernels[0], t, dt))
+            calls.append((call.kernels, t, dt))
         self.kernel_s = times
         timing.report(self, times, calls)

@@ -3,7 +3,7 @@
 `with kernel_times() as runs:` collects one `(runner, seconds per kernel)` pair per run inside the block
 (a benchmark reads them); a runner also keeps its last timed run in `runner.kernel_s`.
 `with kernel_runs() as runs:` collects a `TimedRun` per run instead: the same seconds, plus each timed call's
-kernel, start (`time.perf_counter()`) and duration, and the thread that ran it (the profiler's trace needs
+kernels, start (`time.perf_counter()`) and duration, and the thread that ran it (the profiler's trace needs
 when, not only how long). Nobody watching costs one truth test per run.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ WATCHERS: list = []
 class TimedRun:
     runner: object
     seconds: list  # per kernel, the sum of its calls
-    calls: tuple  # (kernel index, start perf_counter, seconds) per timed call, in the order they ran
+    calls: tuple  # (kernel indices, start perf_counter, seconds) per timed call, in the order they ran
     thread: int
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import tinytorch as tt
 from tinytorch import nn, optim, roofline_model as R
+from tinytorch.runtime import timing
 
 
 def _mlp_step():
@@ -41,7 +42,7 @@ def test_every_kernel_of_every_run_is_recorded_with_the_programs_figures():
     assert sorted(t.key for t in totals) == sorted(f"p0:k{k.index}" for k in prog.kernels)
     assert all(t.runs == 3 for t in totals)
     for r in prof.runs:
-        k = prog.kernels[r.kernel]
+        k = prog.kernels[int(r.kernel[1:])]
         assert (r.ops, r.flops, r.bytes_read, r.bytes_written) == (k.op, k.flops, k.bytes_read, k.bytes_written)
         assert r.seconds > 0 and r.calls >= 1
     assert sum(t.flops for t in totals) == 3 * prog.flops
@@ -173,3 +174,19 @@ def test_profile_command_profiles_steady_steps(capsys, tmp_path):
     cmd.main(["--model", "mlp2", "--batch", "4", "--steps", "1", "--trace", str(tmp_path / "t.json")])
     out = capsys.readouterr().out
     assert "kernel runs" in out and json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+
+
+def test_a_call_that_runs_two_kernels_is_one_run_of_both():
+    x = tt.randn(64, 64).realize()
+    y = ((x @ x).relu() * 2).sum()
+    prog = tt.plan(y)
+    y.numpy()
+    prof = tt.profile()
+    prof._t0 = 0.0
+    prof._collect([timing.TimedRun(prog.runner, [0.1, 0.2], (((0, 1), 5.0, 0.3),), 7)])
+    [run] = prof.runs
+    k0, k1 = prog.kernels
+    assert (run.kernel, run.key, run.start_s, run.seconds, run.calls) == ("k0+k1", "p0:k0+k1", 5.0, 0.3, 1)
+    assert run.flops == k0.flops + k1.flops
+    assert run.bytes == k0.bytes_read + k0.bytes_written + k1.bytes_read + k1.bytes_written
+    assert run.ops == f"{k0.op}|{k1.op}"

@@ -4,7 +4,8 @@ It watches the runtime's timing hooks (`runtime.timing.kernel_runs`): while it w
 each kernel (a native Program runs each stage as a call of its own then, so every second goes to the kernel
 it was spent in; a kernel of several stages, a matmul and its epilogue say, is one run of `calls` calls).
 When the block ends each run is matched with its Program (from the Program cache) for the kernel's fused ops,
-FLOPs and bytes; a Program evicted meanwhile keeps its kernel names and counts no FLOPs or bytes.
+FLOPs and bytes; a Program evicted meanwhile keeps its kernel names and counts no FLOPs or bytes. A timed
+call that runs several kernels at once (none does today) is one run of all of them: its time is not split.
 
 `prof.table(sort_by=...)` sums the runs per kernel; `prof.export_chrome_trace(path)` writes the Chrome trace
 event format (Perfetto, chrome://tracing): one complete ("X") event per kernel run.
@@ -24,9 +25,10 @@ US = 1e6  # the trace format counts microseconds
 
 @dataclass(frozen=True)
 class KernelRun:
-    """One run of one kernel: which (`program` label, `kernel` index), what it fuses, when, how long, how much."""
+    """One run of one kernel (or of the kernels one call ran together): which (`program` label, `kernel`, "k3"),
+    what it fuses, when, how long, how much."""
     program: str
-    kernel: int
+    kernel: str
     ops: str  # the fused ops, "matmul+add+maximum"
     description: str  # "kernel 3 (matmul -> float32[64, 10])"
     start_s: float  # since the profile began
@@ -39,7 +41,7 @@ class KernelRun:
 
     @property
     def key(self) -> str:
-        return f"{self.program}:k{self.kernel}"
+        return f"{self.program}:{self.kernel}"
 
     @property
     def bytes(self) -> int:
@@ -110,17 +112,23 @@ class Profile:
             if label is None:
                 label = labels[id(exe)] = f"p{len(labels)}"
                 self.programs[label] = by_exe.get(id(exe))
-            prog = self.programs[label]
-            per = {}
-            for k, start, dt in run.calls:
-                s, d, n = per.get(k, (start, 0.0, 0))
-                per[k] = (min(s, start), d + dt, n + 1)
-            for k, (start, dt, n) in per.items():
-                kern = prog.kernels[k] if prog is not None else None
-                self.runs.append(KernelRun(
-                    label, k, kern.op if kern else exe.kernel_names[k], exe.kernel_names[k], start - self._t0, dt,
-                    n, kern.flops if kern else 0, kern.bytes_read if kern else 0,
-                    kern.bytes_written if kern else 0, run.thread))
+            per = {}  # the kernels a call ran -> (first start, seconds, calls): a kernel's stages are one run
+            for kernels, start, dt in run.calls:
+                s, d, n = per.get(kernels, (start, 0.0, 0))
+                per[kernels] = (min(s, start), d + dt, n + 1)
+            for kernels, (start, dt, n) in per.items():
+                self.runs.append(self._run(label, exe, kernels, start - self._t0, dt, n, run.thread))
+
+    def _run(self, label, exe, kernels, start, seconds, calls, thread) -> KernelRun:
+        """One KernelRun; a call that ran several kernels at once is one run of all of them (their figures
+        summed, named "k3+k4"), since its time cannot be split between them."""
+        prog = self.programs[label]
+        ks = [prog.kernels[k] for k in kernels] if prog is not None else []
+        return KernelRun(label, "+".join(f"k{k}" for k in kernels),
+                         "|".join(k.op for k in ks) or "|".join(exe.kernel_names[k] for k in kernels),
+                         "; ".join(exe.kernel_names[k] for k in kernels), start, seconds, calls,
+                         sum(k.flops for k in ks), sum(k.bytes_read for k in ks), sum(k.bytes_written for k in ks),
+                         thread)
 
     @property
     def kernel_s(self) -> float:
