@@ -42,7 +42,7 @@ def test_two_layer_mlp_activations_by_hand():
     assert rep.optimizer_state == 0
     assert rep.activations <= rep.arena + 64 * len(rep.layers) and rep.workspace >= 0
     assert rep.planned == (rep.parameters + rep.gradients + rep.optimizer_state + rep.inputs + rep.outputs
-                           + rep.arena + rep.scratch + rep.accumulating)
+                           + rep.arena + rep.scratch + rep.accumulating + rep.constants)
     assert rep.peak is not None and rep.peak.live_bytes > 0 and "kernel" in rep.peak.description
     text = rep.table()
     assert "activations kept for backward" in text and "0 Linear" in text and "psutil" in text
@@ -97,6 +97,12 @@ def test_accumulation_reads_the_old_gradients_while_writing_new_ones():
 
 
 BIG = 64 * 2**20  # past glibc's largest mmap threshold (32 MiB): a fresh mapping, never heap already resident
+
+
+def test_a_broadcast_constant_owns_one_element():
+    assert M.owned_bytes(np.broadcast_to(np.float32(1e-8), (256, 784))) == F32
+    assert M.owned_bytes(np.ones((3, 4))[1:]) == 3 * 4 * 8
+    assert M.owned_bytes(np.ones((3, 4))) == 96
 
 
 def test_rss_sampler_sees_an_allocation():

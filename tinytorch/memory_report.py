@@ -144,7 +144,8 @@ class MemoryReport:
     realizes: int = 0  # Programs run (a Program run per micro-batch counts each time)
     scratch: int = 0
     accumulating: int = 0  # the most gradient bytes a realize reads while it writes new ones (accumulation)
-    other_programs: int = 0  # what the other cached Programs hold (Program.nbytes): a first step's, say
+    other_programs: int = 0  # what the other cached Programs hold (`program_bytes`): a first step's, say
+    constants: int = 0  # the memory behind the step's Programs' embedded constants
     rss_before: int = 0
     rss_peak: int = 0
     rss_after: int = 0
@@ -155,7 +156,7 @@ class MemoryReport:
     def planned(self) -> int:
         """Everything the step's arrays take: parameters, gradients, state, inputs, outputs, arenas, scratch."""
         return (self.parameters + self.gradients + self.optimizer_state + self.inputs + self.outputs + self.arena
-                + self.scratch + self.accumulating)
+                + self.scratch + self.accumulating + self.constants)
 
     def rows(self) -> list:
         """(what, bytes) for the table, in order."""
@@ -164,7 +165,8 @@ class MemoryReport:
                 ("other outputs (loss)", self.outputs),
                 ("gradients read while accumulating", self.accumulating),
                 ("activations kept for backward", self.activations),
-                ("workspace (rest of the arena, scratch)", self.workspace), ("planned total", self.planned)]
+                ("workspace (rest of the arena, scratch)", self.workspace),
+                ("constants embedded in the Programs", self.constants), ("planned total", self.planned)]
 
     def table(self) -> str:
         lines = [f"{'what':<40} {'bytes':>12} {'MB':>9}"]
@@ -294,6 +296,7 @@ def _add_programs(report, records, layers_of, known, row) -> None:
         roles, layers = kernel_roles(prog, targets, grads), kernel_layers(prog, in_nodes, layers_of)
         report.arena += prog.memory_plan.peak_bytes
         report.scratch += scratch_bytes(prog)
+        report.constants += sum(owned_bytes(a) for k in prog.kernels for a in k.consts)
         kept = kept_for_backward(prog, roles)
         per_layer = {}
         for k, _ in kept:
@@ -307,7 +310,22 @@ def _add_programs(report, records, layers_of, known, row) -> None:
             k = prog.kernels[t]
             report.peak = Peak(pi, t, k.describe(), roles[t], layers[t], live)
     report.workspace += report.scratch
-    report.other_programs = sum(p.nbytes for p in cached_programs() if id(p) not in seen)
+    report.other_programs = sum(program_bytes(p) for p in cached_programs() if id(p) not in seen)
+
+
+def owned_bytes(a: np.ndarray) -> int:
+    """The memory behind `a`: a broadcast scalar (zero strides) owns the bytes of its one element, not of its
+    shape (`Program.nbytes` counts its shape)."""
+    while a.base is not None and isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.nbytes
+
+
+def program_bytes(prog) -> int:
+    """What a cached Program holds: its arena, scratch, object code and the memory behind its constants."""
+    code = len(getattr(prog.executable, "object_code", b""))
+    return (prog.memory_plan.peak_bytes + scratch_bytes(prog) + code
+            + sum(owned_bytes(a) for k in prog.kernels for a in k.consts))
 
 
 def scratch_bytes(prog) -> int:
