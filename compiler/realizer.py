@@ -225,12 +225,16 @@ def cache_size() -> int:
     return len(_CACHE)
 
 
+def cached_programs() -> list:
+    """The Programs in the cache now, least recently used first (the profiler finds a runner's Program here)."""
+    with _LOCK:
+        return list(_CACHE.values())
+
+
 def cache_bytes() -> int:
     """What the cached Programs hold: object code, embedded constants and one arena each (per thread that ran
     it, the arena is allocated once more)."""
-    with _LOCK:
-        progs = list(_CACHE.values())
-    return sum(p.nbytes for p in progs)
+    return sum(p.nbytes for p in cached_programs())
 
 
 # ---------------------------------------------------------------- eager mode

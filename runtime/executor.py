@@ -38,6 +38,7 @@ class NumpyRunner:
             self._bind()
         timed = timed or bool(timing.WATCHERS)
         times = [0.0] * len(self.exe.steps) if timed else None
+        calls = []
         slots = list(arrays) + [None] * len(self.exe.steps)
         t0 = time.perf_counter()
         with np.errstate(all="ignore"):  # log(0) is -inf without a warning, as in eager mode and PyTorch
@@ -52,12 +53,13 @@ class NumpyRunner:
                     raise KernelError(f"{self.exe.kernel_names[i]} failed at run time: {e}") from e
                 if timed:
                     times[i] = time.perf_counter() - t
+                    calls.append(((i,), t, times[i]))
                 for s in step.frees:
                     slots[s] = None
         self.last_run_s = time.perf_counter() - t0
         if timed:
             self.kernel_s = times
-            timing.report(self, times)
+            timing.report(self, times, calls)
         return [slots[s] if view is None else view(slots[s]) for s, view in self.exe.outputs]
 
 

@@ -105,10 +105,12 @@ class NativeRunner:
         return op.view(op.const if op.entry < 0 else self.arrays[op.entry])
 
     def _run_timed(self):
-        times = [0.0] * len(self.exe.kernel_names)
+        times, calls = [0.0] * len(self.exe.kernel_names), []
         for call in self.exe.timed_calls:
             t = time.perf_counter()
             self._call(call)
-            times[call.kernels[0]] += time.perf_counter() - t
+            dt = time.perf_counter() - t
+            times[call.kernels[0]] += dt
+            calls.append((call.kernels, t, dt))
         self.kernel_s = times
-        timing.report(self, times)
+        timing.report(self, times, calls)

@@ -34,6 +34,8 @@ from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz, data, nn, optim  # noqa: F401
 from .serialization import save, load, CheckpointError  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
+from .profiler import profile  # noqa: F401  (where time goes)
+from .roofline_model import roofline  # noqa: F401
 
 concat = concatenate = cat
 __version__ = "0.1.0"
