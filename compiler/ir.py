@@ -104,9 +104,15 @@ def _argkey(arg):
 _TAGGED = frozenset((float, tuple, bool))
 
 
-def _forget(ref, key, table=_TABLE):
-    if table.get(key) is ref:
-        del table[key]
+class _Entry(weakref.ref):
+    """A hash-cons table entry: a weak reference that knows its key, so one shared callback can remove it
+    (a closure per node would cost an allocation on every node made)."""
+    __slots__ = ("key",)
+
+
+def _forget(ref, table=_TABLE):
+    if table.get(ref.key) is ref:
+        del table[ref.key]
 
 
 def make(op: str, srcs: tuple, shape: tuple, dtype: np.dtype, arg=None, unique: bool = False) -> Node:
@@ -127,7 +133,8 @@ def make(op: str, srcs: tuple, shape: tuple, dtype: np.dtype, arg=None, unique: 
     _set_value(n, arg if op == "buffer" else None)
     set_sid(n, None)
     if not unique:
-        _TABLE[key] = weakref.ref(n, lambda r, k=key, forget=_forget: forget(r, k))
+        entry = _TABLE[key] = _Entry(n, _forget)
+        entry.key = key
     return n
 
 
