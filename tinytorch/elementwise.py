@@ -27,6 +27,25 @@ def as_tensor(x, dtype=None) -> TensorBase:
     return from_data(x, dtype)
 
 
+# Scalar constants by (type, value, shape, dtype): a training step makes the same few dozen every step, and the
+# hash-consed node is found here without rebuilding its argument. Held strongly, dropped all at once when full.
+_CONSTS: dict = {}
+CONST_CACHE_SIZE = 4096
+
+
+def scalar_const(value, shape: tuple, dtype) -> "C.Node":
+    """`C.const(value, shape, dtype)` for a Python or NumPy scalar, from the cache where it can be."""
+    if value == 0 or value != value or C.ops.Hooks.eager is not None:  # -0.0 == 0.0, nan != nan; eager: no graph
+        return C.const(value, shape, dtype)
+    key = (type(value), value, shape, dtype)
+    n = _CONSTS.get(key)
+    if n is None or n._value is not None:
+        if len(_CONSTS) >= CONST_CACHE_SIZE:
+            _CONSTS.clear()
+        n = _CONSTS[key] = C.const(value, shape, dtype)
+    return n
+
+
 def broadcast_shapes(*shapes, op="broadcast") -> tuple:
     ndim = max(len(s) for s in shapes)
     out = []
@@ -85,9 +104,9 @@ def _binary(op, a, b, dtype=None, name=None, swap=False) -> TensorBase:
     if d is not None and (dtype is None or dtype == d):
         x, y = a, b  # no promotion needed: broadcast, or make the scalar a constant of the tensor's shape
         if not isinstance(x, TensorBase):
-            x, y, srcs = C.const(x, y._node.shape, d), y._node, (y,)
+            x, y, srcs = scalar_const(x, y._node.shape, d), y._node, (y,)
         elif not isinstance(y, TensorBase):
-            x, y, srcs = x._node, C.const(y, x._node.shape, d), (x,)
+            x, y, srcs = x._node, scalar_const(y, x._node.shape, d), (x,)
         else:
             if x._node.shape != y._node.shape:
                 x, y = _operands(name or op, (x, y), d)

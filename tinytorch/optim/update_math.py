@@ -11,6 +11,7 @@ Only no_grad differs: an update built under no_grad has no `detach` nodes (nothi
 from __future__ import annotations
 
 from .. import compiler as C
+from ..elementwise import scalar_const
 from ..tensor import Tensor
 from ..tensor_base import wrap
 
@@ -27,7 +28,7 @@ class Update:
         if isinstance(x, Tensor):
             x = x._node
         if not isinstance(x, C.Node):
-            return C.const(x, self.shape, self.dtype)
+            return scalar_const(x, self.shape, self.dtype)
         if x.shape == self.shape:
             return x
         hit = self._scalars.get(id(x))
