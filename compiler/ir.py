@@ -171,13 +171,36 @@ def toposort(targets, stop=None, seen=None, order=None) -> list:
     return order
 
 
-def _computed(n: Node) -> bool:
-    return n._value is not None
-
-
 def pending(targets, seen=None, order=None) -> list:
-    """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs."""
-    return toposort(targets, _computed, seen, order)
+    """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs.
+
+    The same walk as `toposort(targets, stop=computed)`, with the stop test inlined: every realize walks its
+    whole graph, and a computed node is a leaf of the walk at once."""
+    order = [] if order is None else order
+    seen = set() if seen is None else seen
+    add, emit = seen.add, order.append
+    for t in targets:
+        if id(t) in seen:
+            continue
+        add(id(t))
+        if t._value is not None:
+            emit(t)
+            continue
+        stack = [(t, iter(t.srcs))]
+        while stack:
+            n, it = stack[-1]
+            for s in it:
+                if id(s) not in seen:
+                    add(id(s))
+                    if s._value is not None:
+                        emit(s)
+                        continue
+                    stack.append((s, iter(s.srcs)))
+                    break
+            else:
+                stack.pop()
+                emit(n)
+    return order
 
 
 _SHORT = {"float32": "f32", "float16": "f16", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool",

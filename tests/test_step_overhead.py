@@ -158,3 +158,40 @@ def test_trainer_captured_step_gives_the_uncaptured_results():
     for a, b in zip(cap_w, again_w):
         np.testing.assert_array_equal(a, b)
     assert [r["train_loss"] for r in plain_hist] == [r["train_loss"] for r in again_hist[:2]]
+
+
+# ---------------------------------------------------------------- the realize walk
+
+def _random_graph(rng, n_nodes=60):
+    """A random DAG of elementwise nodes over a few buffer leaves; some inner nodes already computed."""
+    from tinytorch.compiler import ir
+    from tinytorch.runtime import Buffer
+    f32 = np.dtype("float32")
+    nodes = [tt.compiler.leaf(Buffer(np.zeros(3, f32))) for _ in range(4)]
+    for _ in range(n_nodes):
+        k = int(rng.integers(1, 4))
+        srcs = tuple(nodes[int(i)] for i in rng.integers(0, len(nodes), k))
+        op = {1: "neg", 2: "add", 3: "where"}[k]
+        if op == "where":
+            srcs = (tt.compiler.build("cmplt", srcs[0], srcs[1]),) + srcs[1:]
+        n = tt.compiler.build(op, *srcs)
+        if rng.random() < 0.1 and n._value is None:
+            ir.REALIZED[n] = Buffer(np.zeros(3, f32))
+        nodes.append(n)
+    return nodes
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pending_walk_is_the_toposort_stopping_at_computed_nodes(seed):
+    from tinytorch.compiler import ir
+    rng = np.random.default_rng(seed)
+    nodes = _random_graph(rng)
+    first = [nodes[int(i)] for i in rng.integers(0, len(nodes), 3)]
+    more = [nodes[int(i)] for i in rng.integers(0, len(nodes), 3)]
+    computed = lambda n: n._value is not None  # noqa: E731
+    want_seen, got_seen = set(), set()
+    want = ir.toposort(first, computed, want_seen)
+    got = ir.pending(first, got_seen)
+    assert got == want and got_seen == want_seen
+    assert ir.pending(more, got_seen, got) == ir.toposort(more, computed, want_seen, want)  # resumed
+    assert got == ir.toposort(first + more, computed)
