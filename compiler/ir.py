@@ -79,11 +79,41 @@ class _Values:
 
     def __setitem__(self, n, buffer) -> None:
         _set_value(n, buffer)
+        if _PIN_KEYS:
+            _unpin(n)
 
 
 # The hash-cons table: key -> weakref to the node; a node's death removes its entry (if still its own).
 _TABLE: "dict[tuple, weakref.ref]" = {}
 REALIZED = _Values()
+
+
+# Pinned nodes: held strongly under a caller's key while they are pending, so a node a training step makes
+# every step (a scalar constant) is made once. Once computed, a node is unpinned: a computed node kept alive
+# would be handed to later graphs as an input, where they expect a fresh constant.
+_PINNED: dict = {}  # key -> node
+_PIN_KEYS: dict = {}  # id(node) -> its keys in _PINNED
+PIN_LIMIT = 4096  # pinned nodes at most: past it, all are dropped at once
+
+
+def pinned(key, build):
+    """The pending node pinned under `key`, else `build()`'s node (pinned under `key` while it is pending)."""
+    n = _PINNED.get(key)
+    if n is not None:
+        return n
+    n = build()
+    if n._value is None:
+        if len(_PINNED) >= PIN_LIMIT:
+            _PINNED.clear()
+            _PIN_KEYS.clear()
+        _PINNED[key] = n
+        _PIN_KEYS.setdefault(id(n), []).append(key)
+    return n
+
+
+def _unpin(n) -> None:
+    for key in _PIN_KEYS.pop(id(n), ()):
+        _PINNED.pop(key, None)
 
 
 def _argkey(arg):

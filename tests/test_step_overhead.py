@@ -120,6 +120,22 @@ def test_scalar_const_cache_keeps_values_apart():
     assert np.signbit((x * -0.0).numpy()).tolist() == np.signbit(np.float32([1, -2, 3]) * -0.0).tolist()
 
 
+def test_a_pinned_constant_that_gets_computed_is_let_go():
+    f32 = np.dtype("float32")
+    pinned = scalar_const(7.25, (5,), f32)
+    assert scalar_const(7.25, (5,), f32) is pinned and pinned.arg[0] == 7.25
+    t = tt.full((5,), 7.25)  # the same const node (hash-consed), realized as a target
+    assert t.node is pinned
+    t.realize()
+    assert pinned._value is not None
+    fresh = scalar_const(7.25, (5,), f32)
+    assert fresh is pinned  # still alive here (we hold it), so hash-consing finds it...
+    del t, fresh, pinned
+    again = scalar_const(7.25, (5,), f32)
+    assert again._value is None  # ...but the cache no longer keeps it: a new build is a pending constant
+    assert not tt.full((5,), 7.25).is_realized
+
+
 @pytest.mark.parametrize("shapes", [((3, 1), (1, 4)), ((5, 3, 1), (3, 4)), ((), (2, 3)), ((2, 1, 3), (2, 1, 3)),
                                     ((0, 1), (1, 5)), ((1,), (4,), (3, 1)), ((2, 3),)])
 def test_broadcast_shapes_matches_numpy(shapes):

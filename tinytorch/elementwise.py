@@ -27,23 +27,13 @@ def as_tensor(x, dtype=None) -> TensorBase:
     return from_data(x, dtype)
 
 
-# Scalar constants by (type, value, shape, dtype): a training step makes the same few dozen every step, and the
-# hash-consed node is found here without rebuilding its argument. Held strongly, dropped all at once when full.
-_CONSTS: dict = {}
-CONST_CACHE_SIZE = 4096
-
-
 def scalar_const(value, shape: tuple, dtype) -> "C.Node":
-    """`C.const(value, shape, dtype)` for a Python or NumPy scalar, from the cache where it can be."""
+    """`C.const(value, shape, dtype)` for a Python or NumPy scalar. A training step makes the same few dozen
+    every step: they are pinned (`ir.pinned`) under (type, value, sign of a zero, shape, dtype) while pending."""
     if value != value or C.ops.Hooks.eager is not None:  # nan != nan; eager mode keeps no graph
         return C.const(value, shape, dtype)
-    key = (type(value), value, math.copysign(1.0, value) if value == 0 else 1.0, shape, dtype)  # -0.0 == 0.0
-    n = _CONSTS.get(key)
-    if n is None or n._value is not None:
-        if len(_CONSTS) >= CONST_CACHE_SIZE:
-            _CONSTS.clear()
-        n = _CONSTS[key] = C.const(value, shape, dtype)
-    return n
+    key = ("scalar", type(value), value, math.copysign(1.0, value) if value == 0 else 1.0, shape, dtype)
+    return C.ir.pinned(key, lambda: C.const(value, shape, dtype))
 
 
 def broadcast_shapes(*shapes, op="broadcast") -> tuple:
