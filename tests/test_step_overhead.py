@@ -150,14 +150,15 @@ def test_broadcast_shapes_refuses_what_numpy_refuses(shapes):
 
 # ---------------------------------------------------------------- the Trainer's captured step
 
-def _fit(compile, epochs=2):
+def _fit(compile, epochs=2, to_tensor=True):
     tt.manual_seed(3)
     rng = np.random.default_rng(1)
     xs = rng.standard_normal((100, 12)).astype(np.float32)
     ys = rng.integers(0, 4, 100)
     model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 4))
     opt = optim.Adam(model.parameters(), lr=1e-2)
-    train = D.DataLoader(D.TensorDataset(xs, ys), 32, shuffle=True, seed=7)  # a last batch of 4: a second guard
+    train = D.DataLoader(D.TensorDataset(xs, ys), 32, shuffle=True, seed=7,  # a last batch of 4: a second guard
+                         to_tensor=to_tensor)
     trainer = Trainer(model, opt, train, progress=False, compile=compile)
     history = trainer.fit(epochs)
     return trainer, history, [p.numpy().copy() for p in model.parameters()]
@@ -211,3 +212,12 @@ def test_pending_walk_is_the_toposort_stopping_at_computed_nodes(seed):
     assert got == want and got_seen == want_seen
     assert ir.pending(more, got_seen, got) == ir.toposort(more, computed, want_seen, want)  # resumed
     assert got == ir.toposort(first + more, computed)
+
+
+def test_trainer_runs_batches_of_python_data_uncaptured():
+    trainer, hist, weights = _fit(compile=True, to_tensor=False)  # NumPy batches: made into tensors in the step
+    assert trainer._captured.plans == {} and trainer._captured.traces == 0
+    _, want_hist, want = _fit(compile=False)
+    assert [r["train_loss"] for r in hist] == [r["train_loss"] for r in want_hist]
+    for a, b in zip(weights, want):
+        np.testing.assert_array_equal(a, b)

@@ -27,6 +27,7 @@ from .capture import compile as capture
 from .creation import get_rng_state, set_rng_state
 from .nn.functional import cross_entropy
 from .serialization import load, save
+from .tensor import Tensor
 
 _CKPT = re.compile(r"epoch_(\d+)\.npz$")
 
@@ -54,8 +55,8 @@ class Trainer:
 
     def train_step(self, x, y):
         """Forward, loss, zero_grad, backward, step; returns (loss, correct) as Python numbers."""
-        if self._captured is not None:
-            loss, correct = self._captured(x, y)
+        if self._captured is not None and isinstance(x, Tensor) and isinstance(y, Tensor):
+            loss, correct = self._captured(x, y)  # (other batches would be Python data the replay cannot see)
         else:
             loss, correct = self._step(x, y)
             lazy.realize(loss, correct)  # already computed by the step's Program unless the optimizer is lazy
