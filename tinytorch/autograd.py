@@ -168,7 +168,9 @@ def backward(output: TensorBase, gradient=None) -> None:
         raise RuntimeError("backward: the tensor does not require grad; no leaf it depends on has "
                            "requires_grad=True (or it was built under no_grad/detach)")
     seed = _seed(output, gradient)
-    leaf_ids = {id(n) for n in GRAD_LEAVES.keys()}  # one pass over the leaves, then set lookups per node
+    # one pass over the leaves, then set lookups per node; dict.copy is atomic, so another thread adding or
+    # dropping a leaf meanwhile cannot break the iteration (a dead leaf's id(None) matches no node)
+    leaf_ids = {id(r()) for r in GRAD_LEAVES.data.copy()}
     order = C.ir.toposort([output._node], stop=lambda n: id(n) in leaf_ids or n.op == "detach")
     leaves, dead = {}, False
     if OVERWRITTEN:
