@@ -1,6 +1,6 @@
 """Where the time of one cached training step goes: Python overhead against time inside kernels.
 
-`python benchmarks/bench_overhead.py [--steps N] [--opt adam sgd] [--backend numpy llvm]`
+`python benchmarks/bench_overhead.py [--steps N] [--opt adam sgd] [--backend numpy llvm] [--clock wall cpu]`
 
 An MLP 784-256-256-10 at batch 128 (nn.Linear/ReLU, F.cross_entropy, optim.Adam or SGD with momentum) is
 trained for a few warm-up steps (the compile happens there), then each measured step is split into phases:
@@ -16,7 +16,9 @@ trained for a few warm-up steps (the compile happens there), then each measured 
   settle           lazy._settle: realized tensors become leaves, assigns the next buffer version
 
 The phases are measured by wrapping those functions (a few microseconds each); "step total" is a separate,
-unwrapped pass. The same step under `tinytorch.compile` (captured: traced, then replayed without building a
+unwrapped pass. `--clock cpu` times the phases in this thread's CPU time (`time.thread_time`), which other
+processes on a busy machine disturb far less than wall time; it cannot split a run into Python and kernels
+(kernels also run on worker threads), so it shows "run (this thread)" instead. The same step under `tinytorch.compile` (captured: traced, then replayed without building a
 graph) is timed unwrapped, and again with kernel timing on, to give its Python overhead: step time minus
 the time inside kernels. PyTorch eager (2 threads) runs the same model for the reference. All numbers are
 medians over the measured steps, in milliseconds.
@@ -39,6 +41,7 @@ from tinytorch.optim import optimizer as optim_mod
 import harness  # benchmarks/, next to this file
 
 BATCH, SIZES = 128, (784, 256, 256, 10)
+NOW = time.perf_counter  # --clock cpu: time.thread_time
 
 
 class Clock:
@@ -64,11 +67,11 @@ def timed_attr(clock, owner, attr, name):
     fn = getattr(owner, attr)
 
     def wrapper(*a, **k):
-        t = time.perf_counter()
+        t = NOW()
         try:
             return fn(*a, **k)
         finally:
-            clock.add(name, time.perf_counter() - t)
+            clock.add(name, NOW() - t)
     setattr(owner, attr, wrapper)
     try:
         yield
@@ -100,14 +103,14 @@ def tinytorch_phases(opt_name, steps):
     captured = []
 
     def step(split):
-        t = time.perf_counter()
+        t = NOW()
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
-        t1 = time.perf_counter()
+        t1 = NOW()
         loss.backward()
-        t2 = time.perf_counter()
+        t2 = NOW()
         opt.step()  # with split: builds the update, the realize is captured
-        t3 = time.perf_counter()
+        t3 = NOW()
         if split:
             lazy.realize(*captured)
             captured.clear()
@@ -121,17 +124,19 @@ def tinytorch_phases(opt_name, steps):
     compiles = tt.stats()["compiles"]
     total = []
     for _ in range(steps):
-        t = time.perf_counter()
+        t = NOW()
         step(False)
-        total.append(time.perf_counter() - t)
+        total.append(NOW() - t)
 
     run = program.Program.run
 
     def timed_run(self, arrays, timed=False):
-        t = time.perf_counter()
-        out = run(self, arrays, timed=True)
-        clock.add("_run", time.perf_counter() - t)
-        clock.add("run kernels", sum(self.runner.kernel_s))
+        t = NOW()
+        out = run(self, arrays, timed=NOW is time.perf_counter)
+        clock.add("_run", NOW() - t)
+        if NOW is time.perf_counter:
+            clock.add("run kernels", sum(self.runner.kernel_s))
+        clock.add("kernels per step", len(self.kernels))
         return out
 
     with contextlib.ExitStack() as st:
@@ -151,7 +156,7 @@ def tinytorch_phases(opt_name, steps):
     for r in clock.rows:
         r["hazard scan"] = r["_lazy_realize"] - r["_c_realize"] - r.get("settle", 0.0)
         r["realize misc"] = r["_c_realize"] - r["key + lookup"] - r["_run"]
-        r["run python"] = r["_run"] - r["run kernels"]
+        r["run python"] = r["_run"] - r.get("run kernels", 0.0)
     assert tt.stats()["compiles"] == compiles, f"a measured step recompiled: {tt.stats()}"
     return clock, statistics.median(total) * 1e3
 
@@ -173,9 +178,9 @@ def captured_times(opt_name, steps):
         step(x, y)
     total, timed_total, kernels = [], [], []
     for _ in range(steps):
-        t = time.perf_counter()
+        t = NOW()
         step(x, y)
-        total.append(time.perf_counter() - t)
+        total.append(NOW() - t)
     run, acc = program.Program.run, [0.0]
 
     def timed_run(self, arrays, timed=False):
@@ -186,9 +191,9 @@ def captured_times(opt_name, steps):
     try:
         for _ in range(steps):
             acc[0] = 0.0
-            t = time.perf_counter()
+            t = NOW()
             step(x, y)
-            timed_total.append(time.perf_counter() - t)
+            timed_total.append(NOW() - t)
             kernels.append(acc[0])
     finally:
         program.Program.run = run
@@ -210,14 +215,14 @@ def torch_phases(opt_name, steps):
         torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
     clock, total = Clock(), []
     for i in range(5 + steps):
-        t = time.perf_counter()
+        t = NOW()
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x), y)
-        t1 = time.perf_counter()
+        t1 = NOW()
         loss.backward()
-        t2 = time.perf_counter()
+        t2 = NOW()
         opt.step()
-        t3 = time.perf_counter()
+        t3 = NOW()
         if i >= 5:
             clock.add("forward", t1 - t)
             clock.add("backward", t2 - t1)
@@ -237,17 +242,23 @@ def report(opt_name, steps, backend="numpy") -> str:
     clock, total = tinytorch_phases(opt_name, steps)
     cap_total, cap_timed, cap_kernels = captured_times(opt_name, steps)
     tclock, ttotal = torch_phases(opt_name, steps)
-    python = sum(clock.median_ms(p) for p in TT_PHASES if p != "run kernels")
-    lines = [f"== MLP {'-'.join(map(str, SIZES))} batch {BATCH}, {opt_name}, medians of {steps} steps (ms)",
+    cpu = NOW is not time.perf_counter
+    phases = [p for p in TT_PHASES if not (cpu and p == "run kernels")]
+    python = sum(clock.median_ms(p) for p in phases if p != "run kernels" and not (cpu and p == "run python"))
+    lines = [f"== MLP {'-'.join(map(str, SIZES))} batch {BATCH}, {opt_name}, medians of {steps} steps (ms"
+             f"{', cpu time of this thread' if cpu else ''})",
              f"{f'tinytorch compiled ({backend})':<28}{'ms':>8}"]
-    lines += [f"  {p:<26}{clock.median_ms(p):>8.3f}" for p in TT_PHASES]
-    lines += [f"  {'sum of python phases':<26}{python:>8.3f}",
+    lines += [f"  {'run (this thread)' if cpu and p == 'run python' else p:<26}{clock.median_ms(p):>8.3f}"
+              for p in phases]
+    lines += [f"  {'kernels per step':<26}{clock.median_ms('kernels per step') / 1e3:>8.0f}"]
+    lines += [f"  {'sum of python phases' + (' (no run)' if cpu else ''):<26}{python:>8.3f}",
               f"  {'step total (unwrapped)':<26}{total:>8.3f}",
               f"{f'tinytorch captured ({backend})':<28}",
-              f"  {'step total (unwrapped)':<26}{cap_total:>8.3f}",
-              f"  {'run kernels':<26}{cap_kernels:>8.3f}",
-              f"  {'python (timed - kernels)':<26}{cap_timed - cap_kernels:>8.3f}",
-              f"{'pytorch eager (2 threads)':<28}"]
+              f"  {'step total (unwrapped)':<26}{cap_total:>8.3f}"]
+    if not cpu:  # kernel times are wall times: they split only a wall-clock step
+        lines += [f"  {'run kernels':<26}{cap_kernels:>8.3f}",
+                  f"  {'python (timed - kernels)':<26}{cap_timed - cap_kernels:>8.3f}"]
+    lines += [f"{'pytorch eager (2 threads)':<28}"]
     lines += [f"  {p:<26}{tclock.median_ms(p):>8.3f}" for p in TORCH_PHASES]
     lines += [f"  {'step total':<26}{ttotal:>8.3f}"]
     return "\n".join(lines)
@@ -258,7 +269,10 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--opt", nargs="*", default=["adam", "sgd"], choices=["adam", "sgd"])
     ap.add_argument("--backend", nargs="*", default=["numpy", "llvm"], choices=list(program.BACKENDS))
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = ap.parse_args(argv)
+    global NOW
+    NOW = time.thread_time if args.clock == "cpu" else time.perf_counter
     harness.pin_threads()
     for backend in args.backend:
         for name in args.opt:

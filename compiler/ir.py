@@ -79,11 +79,41 @@ class _Values:
 
     def __setitem__(self, n, buffer) -> None:
         _set_value(n, buffer)
+        if _PIN_KEYS:
+            _unpin(n)
 
 
 # The hash-cons table: key -> weakref to the node; a node's death removes its entry (if still its own).
 _TABLE: "dict[tuple, weakref.ref]" = {}
 REALIZED = _Values()
+
+
+# Pinned nodes: held strongly under a caller's key while they are pending, so a node a training step makes
+# every step (a scalar constant) is made once. Once computed, a node is unpinned: a computed node kept alive
+# would be handed to later graphs as an input, where they expect a fresh constant.
+_PINNED: dict = {}  # key -> node
+_PIN_KEYS: dict = {}  # id(node) -> its keys in _PINNED
+PIN_LIMIT = 4096  # pinned nodes at most: past it, all are dropped at once
+
+
+def pinned(key, build):
+    """The pending node pinned under `key`, else `build()`'s node (pinned under `key` while it is pending)."""
+    n = _PINNED.get(key)
+    if n is not None:
+        return n
+    n = build()
+    if n._value is None:
+        if len(_PINNED) >= PIN_LIMIT:
+            _PINNED.clear()
+            _PIN_KEYS.clear()
+        _PINNED[key] = n
+        _PIN_KEYS.setdefault(id(n), []).append(key)
+    return n
+
+
+def _unpin(n) -> None:
+    for key in _PIN_KEYS.pop(id(n), ()):
+        _PINNED.pop(key, None)
 
 
 def _argkey(arg):
@@ -104,9 +134,15 @@ def _argkey(arg):
 _TAGGED = frozenset((float, tuple, bool))
 
 
-def _forget(ref, key, table=_TABLE):
-    if table.get(key) is ref:
-        del table[key]
+class _Entry(weakref.ref):
+    """A hash-cons table entry: a weak reference that knows its key, so one shared callback can remove it
+    (a closure per node would cost an allocation on every node made)."""
+    __slots__ = ("key",)
+
+
+def _forget(ref, table=_TABLE):
+    if table.get(ref.key) is ref:
+        del table[ref.key]
 
 
 def make(op: str, srcs: tuple, shape: tuple, dtype: np.dtype, arg=None, unique: bool = False) -> Node:
@@ -127,7 +163,8 @@ def make(op: str, srcs: tuple, shape: tuple, dtype: np.dtype, arg=None, unique: 
     _set_value(n, arg if op == "buffer" else None)
     set_sid(n, None)
     if not unique:
-        _TABLE[key] = weakref.ref(n, lambda r, k=key, forget=_forget: forget(r, k))
+        entry = _TABLE[key] = _Entry(n, _forget)
+        entry.key = key
     return n
 
 
@@ -164,13 +201,36 @@ def toposort(targets, stop=None, seen=None, order=None) -> list:
     return order
 
 
-def _computed(n: Node) -> bool:
-    return n._value is not None
-
-
 def pending(targets, seen=None, order=None) -> list:
-    """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs."""
-    return toposort(targets, _computed, seen, order)
+    """`toposort` stopping at computed nodes (buffers and realized values): what realizing `targets` runs.
+
+    The same walk as `toposort(targets, stop=computed)`, with the stop test inlined: every realize walks its
+    whole graph, and a computed node is a leaf of the walk at once."""
+    order = [] if order is None else order
+    seen = set() if seen is None else seen
+    add, emit = seen.add, order.append
+    for t in targets:
+        if id(t) in seen:
+            continue
+        add(id(t))
+        if t._value is not None:
+            emit(t)
+            continue
+        stack = [(t, iter(t.srcs))]
+        while stack:
+            n, it = stack[-1]
+            for s in it:
+                if id(s) not in seen:
+                    add(id(s))
+                    if s._value is not None:
+                        emit(s)
+                        continue
+                    stack.append((s, iter(s.srcs)))
+                    break
+            else:
+                stack.pop()
+                emit(n)
+    return order
 
 
 _SHORT = {"float32": "f32", "float16": "f16", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool",

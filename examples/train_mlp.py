@@ -4,6 +4,7 @@
     python examples/train_mlp.py --dataset mnist --epochs 5 --batch-size 128        # ~98% test accuracy
     python examples/train_mlp.py --dataset cifar10 --epochs 10 --batch-size 128 --hidden 512,256 --lr 5e-4
     python examples/train_mlp.py --eager              # the same code, every op run at once (NumPy)
+    python examples/train_mlp.py --no-compile         # each step builds its graph again (no step capture)
 
 MNIST and CIFAR-10 are read from --data-dir, else $TINYTORCH_DATA, else the
 repository's ../shared/datasets, else ~/.cache/tinytorch (add --download to
@@ -79,6 +80,8 @@ def parse(argv=None):
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--augment", action="store_true", help="CIFAR-10: random crops and flips")
     p.add_argument("--eager", action="store_true", help="run every op at once (NumPy), no compiler")
+    p.add_argument("--no-compile", action="store_true",
+                   help="do not capture the training step (tinytorch.compile): rebuild its graph every step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--metrics", default=None, help="append per-epoch metrics as JSON lines to this file")
     p.add_argument("--checkpoint-dir", default=None, help="save a checkpoint per epoch here")
@@ -106,10 +109,10 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.dataset}: {len(train_ds)} train / {len(test_ds)} test, MLP {'-'.join(map(str, sizes))} "
           f"({n_params:,} parameters), {args.optim}, batch {args.batch_size}, "
-          f"{'eager' if args.eager else 'lazy (compiled)'}")
+          f"{'eager' if args.eager else 'lazy (compiled)' if args.no_compile else 'lazy (compiled, step captured)'}")
 
     trainer = Trainer(model, opt, train, test, metrics_path=args.metrics, checkpoint_dir=args.checkpoint_dir,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, compile=not args.no_compile)
 
     def report(r):
         print(f"epoch {r['epoch']:3d}  loss {r['train_loss']:.4f}  train acc {r['train_acc']:.4f}  "

@@ -69,6 +69,7 @@ def grad_nodes(roots, root_grads, wanted, stop=frozenset(), order=None):
     for r, g in zip(roots, root_grads):
         grads[id(r)] = C.ops.add(grads[id(r)], g) if id(r) in grads else g
     ops = C.OPS
+    overwritten = bool(OVERWRITTEN)  # building gradient nodes assigns nothing: asked once, not per node
     for n in reversed(order):
         g = grads.get(id(n))
         if g is None or not n.srcs or n.op == "detach" or id(n) in stop:
@@ -80,7 +81,7 @@ def grad_nodes(roots, root_grads, wanted, stop=frozenset(), order=None):
         if vjp is None:
             continue
         outs = _call_vjp(vjp, n, g, need)
-        if OVERWRITTEN:
+        if overwritten:
             _check_not_overwritten(n, outs, order)
         for s, gs, needed in zip(n.srcs, outs, need):
             if gs is None or not needed:
@@ -167,12 +168,15 @@ def backward(output: TensorBase, gradient=None) -> None:
         raise RuntimeError("backward: the tensor does not require grad; no leaf it depends on has "
                            "requires_grad=True (or it was built under no_grad/detach)")
     seed = _seed(output, gradient)
-    order = C.ir.toposort([output._node], stop=lambda n: n.op == "detach" or n in GRAD_LEAVES)
+    # one pass over the leaves, then set lookups per node; dict.copy is atomic, so another thread adding or
+    # dropping a leaf meanwhile cannot break the iteration (a dead leaf's id(None) matches no node)
+    leaf_ids = {id(r()) for r in GRAD_LEAVES.data.copy()}
+    order = C.ir.toposort([output._node], stop=lambda n: id(n) in leaf_ids or n.op == "detach")
     leaves, dead = {}, False
     if OVERWRITTEN:
         _check_leaves_not_overwritten(order)
     for n in order:
-        ref = GRAD_LEAVES.get(n)
+        ref = GRAD_LEAVES.get(n) if id(n) in leaf_ids else None
         if ref is not None:
             t = ref()
             if t is not None:

@@ -27,24 +27,57 @@ def as_tensor(x, dtype=None) -> TensorBase:
     return from_data(x, dtype)
 
 
+def scalar_const(value, shape: tuple, dtype) -> "C.Node":
+    """`C.const(value, shape, dtype)` for a Python or NumPy scalar. A training step makes the same few dozen
+    every step: they are pinned (`ir.pinned`) under (type, value, sign of a zero, shape, dtype) while pending."""
+    if value != value or C.ops.Hooks.eager is not None:  # nan != nan; eager mode keeps no graph
+        return C.const(value, shape, dtype)
+    key = ("scalar", type(value), value, math.copysign(1.0, value) if value == 0 else 1.0, shape, dtype)
+    return C.ir.pinned(key, lambda: C.const(value, shape, dtype))
+
+
 def broadcast_shapes(*shapes, op="broadcast") -> tuple:
-    ndim = max(len(s) for s in shapes)
+    if not shapes:
+        return ()
+    out = tuple(shapes[0])
+    for s in shapes[1:]:
+        if s != out:
+            out = _broadcast_two(out, tuple(s))
+            if out is None:
+                _broadcast_error(shapes, op)
+    return out
+
+
+def _broadcast_two(a: tuple, b: tuple):
+    """The broadcast of two shapes, or None if they do not broadcast."""
+    if len(a) != len(b):
+        a, b = (1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b
     out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _broadcast_error(shapes, op):
+    ndim = max(len(s) for s in shapes)
     for i in range(-ndim, 0):
         sizes = {s[i] for s in shapes if len(s) >= -i} - {1}
         if len(sizes) > 1:
             desc = " and ".join(str(tuple(s)) for s in shapes)
             raise ValueError(f"{op}: shapes {desc} cannot broadcast: dim {i} has sizes {sorted(sizes)}; "
                              f"sizes must match or be 1")
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
 
 
 def broadcast_to(t: TensorBase, shape: tuple) -> TensorBase:
     if t.shape == shape:
         return t
-    if t.ndim < len(shape):
-        t = t.reshape((1,) * (len(shape) - t.ndim) + t.shape)
+    if t.ndim < len(shape):  # leading 1s: a valid reshape, built without reshape()'s checks
+        t = op_result("reshape", (t,), arg=(1,) * (len(shape) - t.ndim) + t.shape)
     return op_result("expand", (t,), arg=tuple(shape))
 
 
@@ -85,9 +118,9 @@ def _binary(op, a, b, dtype=None, name=None, swap=False) -> TensorBase:
     if d is not None and (dtype is None or dtype == d):
         x, y = a, b  # no promotion needed: broadcast, or make the scalar a constant of the tensor's shape
         if not isinstance(x, TensorBase):
-            x, y, srcs = C.const(x, y._node.shape, d), y._node, (y,)
+            x, y, srcs = scalar_const(x, y._node.shape, d), y._node, (y,)
         elif not isinstance(y, TensorBase):
-            x, y, srcs = x._node, C.const(y, x._node.shape, d), (x,)
+            x, y, srcs = x._node, scalar_const(y, x._node.shape, d), (x,)
         else:
             if x._node.shape != y._node.shape:
                 x, y = _operands(name or op, (x, y), d)
@@ -112,7 +145,7 @@ def _float_result(*xs):
 
 
 def _bool_not(t: TensorBase) -> TensorBase:
-    return op_result("cmpeq", (t, wrap(C.const(False, t.shape, dtypes.bool))))
+    return op_result("cmpeq", (t, wrap(scalar_const(False, t.shape, dtypes.bool))))
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -248,7 +281,9 @@ def where(cond, a, b):
     cond = as_tensor(cond)
     if cond.dtype.kind != "b":
         cond = ne(cond, 0)
-    d = dtypes.result_type(a, b)
+    d = _quick_result(a, b)
+    if d is None:
+        d = dtypes.result_type(a, b)
     shape = broadcast_shapes(cond.shape, *[x.shape for x in (a, b) if isinstance(x, TensorBase)], op="where")
     ta, tb = _operands("where", (as_tensor(a, d) if not isinstance(a, TensorBase) else a,
                                  as_tensor(b, d) if not isinstance(b, TensorBase) else b), d)
@@ -306,7 +341,7 @@ def relu(a):
     maximum splits a tie in half). NaN stays NaN."""
     if a.dtype.kind == "b":
         return maximum(a, 0)  # promotes as before
-    return op_result("maximum", (a, wrap(C.const(0, a.shape, a.dtype))), arg="strict")
+    return op_result("maximum", (a, wrap(scalar_const(0, a.shape, a.dtype))), arg="strict")
 
 
 def leaky_relu(a, negative_slope=0.01):

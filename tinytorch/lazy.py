@@ -40,12 +40,13 @@ def realize(*tensors) -> None:
     nodes = [t._node for t in todo]
     seen = set()
     order = C.ir.pending(nodes, seen)
-    written = C.assigned_buffers(order)
-    if written:
+    assigns = [n for n in order if n.op == "assign"]
+    if assigns:
+        written = C.assigned_buffers(assigns)
         # an assign reached only through another target (x.detach() of a pending update) must still be
         # recorded as done, or the tensor holding it would run the update a second time
         targets = {id(n) for n in nodes}
-        inner = {id(n) for n in order if n.op == "assign" and id(n) not in targets}
+        inner = {id(n) for n in assigns if id(n) not in targets}
         live = list(LAZY)
         holders = [t for t in live if id(t._node) in inner] if inner else []
         todo += holders

@@ -388,6 +388,11 @@ def unfold_windows(x: TensorBase, kernel, stride=1, dilation=1) -> TensorBase:
 
 def matmul(a: TensorBase, b: TensorBase) -> TensorBase:
     """Matrix product with NumPy's rules: 1-d operands are promoted and squeezed, batch dims broadcast."""
+    if isinstance(a, TensorBase) and isinstance(b, TensorBase):  # the common case, two matrices of one dtype
+        sa, sb = a._node.shape, b._node.shape
+        if len(sa) == 2 == len(sb) and sa[1] == sb[0] and a._node.dtype is b._node.dtype and \
+                a._node.dtype.kind != "b":
+            return op_result("matmul", (a, b))
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")

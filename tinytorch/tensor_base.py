@@ -199,7 +199,11 @@ def from_data(data, dtype=None):
 
 def op_result(op: str, srcs: tuple, arg=None):
     """Build one `op` node from the tensors `srcs` and wrap it; gradients flow when any source asks for them."""
-    return wrap_result(C.build(op, *[s._node for s in srcs], arg=arg), srcs)
+    return wrap_result(_build(op, *[s._node for s in srcs], arg=arg), srcs)
+
+
+# Bound once: every op of every step goes through wrap_result.
+_build, _is_computed, _hooks, _lazy_add = C.build, C.is_computed, C.ops.Hooks, LAZY.add
 
 
 def wrap_result(node, srcs):
@@ -210,14 +214,14 @@ def wrap_result(node, srcs):
             needs = True
             break
     if needs and not GradMode.enabled:
-        node = C.build("detach", node)  # built under no_grad: the engine must not walk into it
+        node = _build("detach", node)  # built under no_grad: the engine must not walk into it
         needs = False
-    if not needs and C.ops.Hooks.eager is not None:
+    if not needs and _hooks.eager is not None:
         node = C.leaf(C.buffer_of(node))  # eager and no graph to keep: drop the graph now, as PyTorch does
     t = object.__new__(_TENSOR)
     t._node = node
     t._requires_grad = needs
     t.grad = None
-    if not C.is_computed(node):
-        LAZY.add(t)
+    if not _is_computed(node):
+        _lazy_add(t)
     return t

@@ -5,6 +5,10 @@ One training step is the PyTorch sequence: forward, loss, `zero_grad()`,
 the update; the loss and the count of correct predictions were built before
 it and read the parameters it overwrites, so `realize` computes them in the
 same Program (forward + backward + update), and `.item()` afterwards is free.
+By default the step is captured (`tinytorch.compile`): after two traced steps
+it replays that Program without building the graph in Python, with the same
+results. `compile=False` runs every step plainly, as a model or loss whose
+step depends on Python values read from tensors must (see `capture.py`).
 Metrics go to a JSON-lines file, one object per epoch; checkpoints are
 `tinytorch.save` files (never pickles), one per epoch.
 """
@@ -19,9 +23,11 @@ import numpy as np
 
 from . import lazy
 from .autograd import no_grad
+from .capture import compile as capture
 from .creation import get_rng_state, set_rng_state
 from .nn.functional import cross_entropy
 from .serialization import load, save
+from .tensor import Tensor
 
 _CKPT = re.compile(r"epoch_(\d+)\.npz$")
 
@@ -32,7 +38,7 @@ def _accuracy_count(logits, y):
 
 class Trainer:
     def __init__(self, model, optimizer, train_loader, val_loader=None, loss_fn=None, metrics_path=None,
-                 checkpoint_dir=None, progress: bool = True):
+                 checkpoint_dir=None, progress: bool = True, compile: bool = True):
         if loss_fn is None:
             loss_fn = cross_entropy
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
@@ -40,6 +46,8 @@ class Trainer:
         self.metrics_path = pathlib.Path(metrics_path) if metrics_path else None
         self.checkpoint_dir = pathlib.Path(checkpoint_dir) if checkpoint_dir else None
         self.progress = progress
+        self.compile = compile
+        self._captured = capture(self._step) if compile else None
         self.epoch = 0  # epochs finished
         self.history: list = []
 
@@ -47,14 +55,22 @@ class Trainer:
 
     def train_step(self, x, y):
         """Forward, loss, zero_grad, backward, step; returns (loss, correct) as Python numbers."""
+        if self._captured is not None and isinstance(x, Tensor) and isinstance(y, Tensor):
+            loss, correct = self._captured(x, y)  # (other batches would be Python data the replay cannot see)
+        else:
+            loss, correct = self._step(x, y)
+            lazy.realize(loss, correct)  # already computed by the step's Program unless the optimizer is lazy
+        return loss.item(), int(correct.item())
+
+    def _step(self, x, y):
+        """The step as tensors (loss, correct): what `tinytorch.compile` captures."""
         logits = self.model(x)
         loss = self.loss_fn(logits, y)
         correct = _accuracy_count(logits.detach(), y)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        lazy.realize(loss, correct)  # already computed by the step's Program unless the optimizer is lazy
-        return loss.item(), int(correct.item())
+        return loss, correct
 
     # ------------------------------------------------------------ epochs
 
@@ -154,6 +170,7 @@ class Trainer:
 
 
 def fit(model, optimizer, train_loader, epochs: int, **kwargs) -> list:
-    """`Trainer(model, optimizer, train_loader, **kwargs).fit(epochs)`: the per-epoch metric rows."""
+    """`Trainer(model, optimizer, train_loader, **kwargs).fit(epochs)`: the per-epoch metric rows (pass
+    compile=False to run each step uncaptured)."""
     resume = kwargs.pop("resume", False)
     return Trainer(model, optimizer, train_loader, **kwargs).fit(epochs, resume=resume)

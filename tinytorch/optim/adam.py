@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..elementwise import maximum, pow as tt_pow
+from ..elementwise import pow as tt_pow
 from .optimizer import Optimizer, state_buffer
+from .update_math import Update, assign
 
 
 class Adam(Optimizer):
@@ -71,24 +72,26 @@ class Adam(Optimizer):
     def _update(self, p, grad, group, state, lr, step_size, bias2_sqrt):
         beta1, beta2 = group["betas"]
         wd, eps = group["weight_decay"], group["eps"]
+        u = Update(p)
+        grad = u.node(grad)
         if group["maximize"]:
-            grad = -grad
+            grad = u.neg(grad)
         param = p
         if wd and self._decoupled:
-            param = p * (1 - lr * wd).to(p.dtype)
+            param = u.mul(p, (1 - lr * wd).to(p.dtype))
         elif wd:
-            grad = grad + p * wd
+            grad = u.add(grad, u.mul(p, wd))
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.assign(m + (grad - m) * (1 - beta1))  # torch's lerp for weights below 0.5
-        v.assign(v * beta2 + grad * grad * (1 - beta2))
+        assign(m, u.add(m, u.mul(u.sub(grad, m), 1 - beta1)))  # torch's lerp for weights below 0.5
+        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, grad), 1 - beta2)))
         second, out = v, [m, v]
         if group["amsgrad"]:
             vmax = state["max_exp_avg_sq"]
-            vmax.assign(maximum(vmax, v))
+            assign(vmax, u.maximum(vmax, v))
             second = vmax
             out.append(vmax)
-        denom = second.sqrt() / bias2_sqrt + eps
-        p.assign(param - step_size * m / denom)  # (lr/bc1 * m) / denom, in the order torch.addcdiv uses
+        denom = u.add(u.div(u.sqrt(second), bias2_sqrt), eps)
+        assign(p, u.sub(param, u.div(u.mul(step_size, m), denom)))  # (lr/bc1 * m) / denom, as torch.addcdiv
         return out + [p]
 
     def load_state_dict(self, state_dict: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .optimizer import Optimizer, state_buffer
+from .update_math import Update, assign
 
 
 class SGD(Optimizer):
@@ -17,19 +18,20 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize))
 
     def _update(self, p, grad, group, state, lr):
-        d_p = -grad if group["maximize"] else grad
+        u = Update(p)
+        d_p = u.neg(grad) if group["maximize"] else u.node(grad)
         if group["weight_decay"]:
-            d_p = d_p + p * group["weight_decay"]
+            d_p = u.add(d_p, u.mul(p, group["weight_decay"]))
         out = []
         m = group["momentum"]
         if m:
             buf = state.get("momentum_buffer")
             if buf is None:  # first step: the buffer starts as the gradient itself (no dampening), as PyTorch
                 buf = state["momentum_buffer"] = state_buffer(np.zeros(p.shape, p.dtype))
-                buf.assign(d_p)
+                assign(buf, d_p)
             else:
-                buf.assign(buf * m + d_p * (1 - group["dampening"]))
+                assign(buf, u.add(u.mul(buf, m), u.mul(d_p, 1 - group["dampening"])))
             out.append(buf)
-            d_p = d_p + buf * m if group["nesterov"] else buf
-        p.assign(p - d_p * lr.to(p.dtype))
+            d_p = u.add(d_p, u.mul(buf, m)) if group["nesterov"] else buf
+        assign(p, u.sub(p, u.mul(d_p, lr.to(p.dtype))))
         return out + [p]
