@@ -2,7 +2,8 @@
 
 The TinyTorch cases are compiled once into a Program per backend, then only the Program's run on its input
 arrays is timed (the kernels; no graph building or cache lookup), as in bench_llvm_kernels.py. torch runs
-eagerly on 2 threads. Achieved GB/s counts the minimum bytes: BatchNorm reads x and writes y forward, reads
+eagerly on 2 threads. Next to the median wall time, the median CPU time of the process (all threads: the
+work done, which other jobs on a shared machine disturb less than the wall time). Achieved GB/s counts the minimum bytes: BatchNorm reads x and writes y forward, reads
 dy and x and writes dx backward (5 arrays of x's size); a reduction reads its input once. Also prints the
 Program's kernel count and np.copyto bandwidth for scale. Run:
     OPENBLAS_NUM_THREADS=2 TINYTORCH_NUM_THREADS=2 python benchmarks/bench_batchnorm.py
@@ -30,14 +31,16 @@ REDUCTIONS = (((128, 64, 16, 16), (0, 2, 3)), ((4096, 1024), (0,)))
 REPEATS = 15
 
 
-def median_ms(fn, repeats=REPEATS) -> float:
+def median_ms(fn, repeats=REPEATS) -> tuple:
+    """(median wall ms, median process CPU ms) of fn()."""
     fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return 1e3 * statistics.median(wall), 1e3 * statistics.median(cpu)
 
 
 def compiled(backend, graph):
@@ -83,25 +86,20 @@ def main():
         name = f"batchnorm2d train fwd+bwd {shape}"
         for backend in ("llvm", "numpy"):
             run, nk = compiled(backend, bn_graph(x, dy))
-            ms = median_ms(run)
-            rows.append((name, f"tinytorch {backend}", nk, ms, nbytes / ms / 1e6))
-        ms = median_ms(torch_bn(x, dy))
-        rows.append((name, "torch", "", ms, nbytes / ms / 1e6))
+            rows.append((name, f"tinytorch {backend}", nk, *median_ms(run), nbytes))
+        rows.append((name, "torch", "", *median_ms(torch_bn(x, dy)), nbytes))
     for shape, axes in REDUCTIONS:
         x = rng.standard_normal(shape, dtype=np.float32)
         name = f"x.sum({axes}) on {shape}"
         for backend in ("llvm", "numpy"):
             run, nk = compiled(backend, lambda: [tt.from_numpy(x).sum(axes)])
-            ms = median_ms(run)
-            rows.append((name, f"tinytorch {backend}", nk, ms, x.nbytes / ms / 1e6))
+            rows.append((name, f"tinytorch {backend}", nk, *median_ms(run), x.nbytes))
         tx = torch.from_numpy(x)
-        ms = median_ms(lambda: tx.sum(axes))
-        rows.append((name, "torch", "", ms, x.nbytes / ms / 1e6))
-        ms = median_ms(lambda: np.sum(x, axes))
-        rows.append((name, "numpy np.sum", "", ms, x.nbytes / ms / 1e6))
-    print(f"{'case':46s} {'impl':18s} {'kernels':>7s} {'ms':>9s} {'GB/s':>7s}")
-    for name, impl, nk, ms, gbs in rows:
-        print(f"{name:46s} {impl:18s} {nk!s:>7s} {ms:9.3f} {gbs:7.1f}")
+        rows.append((name, "torch", "", *median_ms(lambda: tx.sum(axes)), x.nbytes))
+        rows.append((name, "numpy np.sum", "", *median_ms(lambda: np.sum(x, axes)), x.nbytes))
+    print(f"{'case':46s} {'impl':18s} {'kernels':>7s} {'ms':>9s} {'cpu ms':>9s} {'GB/s':>7s}")
+    for name, impl, nk, ms, cpu, nbytes in rows:
+        print(f"{name:46s} {impl:18s} {nk!s:>7s} {ms:9.3f} {cpu:9.3f} {nbytes / ms / 1e6:7.1f}")
     print(f"np.copyto on 64 MB: {harness.copy_gbs(1 << 26):.1f} GB/s (read + written)")
 
 
