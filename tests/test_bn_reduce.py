@@ -81,6 +81,20 @@ def test_batchnorm_options_against_torch(kw):
         np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-5, atol=1e-5, err_msg=k)
 
 
+def test_batchnorm_eval_with_a_large_running_mean():
+    """Eval subtracts the running mean before scaling, against float64: x * scale - mean * scale (torch's CPU
+    form) loses about 3 digits here."""
+    rng = np.random.default_rng(4)
+    m = nn.BatchNorm2d(4)
+    m.load_state_dict({"weight": np.linspace(0.5, 2, 4, dtype=np.float32), "bias": np.full(4, 0.25, np.float32),
+                       "running_mean": np.full(4, 1000.25, np.float32), "running_var": np.full(4, 0.5, np.float32),
+                       "num_batches_tracked": np.array(1)})
+    m.eval()
+    x = (rng.standard_normal((3, 4, 5, 5)) + 1000).astype(np.float32)
+    want = (x.astype(np.float64) - 1000.25) / np.sqrt(0.5 + 1e-5) * np.linspace(0.5, 2, 4).reshape(1, 4, 1, 1) + 0.25
+    np.testing.assert_allclose(m(tt.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
 def test_batchnorm_constant_channel_has_zero_variance():
     """A channel with one value everywhere: var 0 (never a negative rounding residue), output = bias."""
     x = np.full((4, 2, 3, 3), 7.25, np.float32)

@@ -150,18 +150,17 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
                                 else running_mean + (bm - running_mean) * m)
             running_var.assign(running_var * (1 - m) + bv * m if not isinstance(m, Tensor)
                                else running_var + (bv - running_var) * m)
-        center = d
     else:
         if running_mean is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var (track_running_stats=True)")
-        mean_d, var, center = running_mean.reshape(shape), running_var.reshape(shape), input
+        d, mean_d, var = input - running_mean.reshape(shape), None, running_var.reshape(shape)
     scale = (var + eps).rsqrt()
     if weight is not None:
         scale = scale * weight.reshape(shape)
-    offset = -(mean_d * scale)
+    offset = -(mean_d * scale) if mean_d is not None else None
     if bias is not None:
-        offset = offset + bias.reshape(shape)
-    return center * scale + offset
+        offset = bias.reshape(shape) if offset is None else offset + bias.reshape(shape)
+    return d * scale + offset if offset is not None else d * scale
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
