@@ -289,6 +289,9 @@ class _Analysis:
             out = []
             for v, (start, stop, step), d, size in zip(srcs[0], n.arg, n.srcs[0].shape, n.shape):
                 if uf.freeze(v)[0] == "s":
+                    if (start, stop, step) == (0, 1, 1):  # the first sample (BatchNorm's shift): any N >= 1 has it
+                        out.append(uf.fixed(1))
+                        continue
                     if (start, stop, step) != (0, d, 1):
                         raise NotPolymorphic("a slice of the batch")
                     out.append(v)

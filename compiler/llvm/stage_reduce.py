@@ -4,7 +4,9 @@ Kept dims outside, reduced dims inside, one accumulator (a stack slot SROA turns
 ops after the reduction are evaluated once per output element, the reduced value standing in for the
 reduction. Where kept dims follow the reduced ones, as in a bias gradient or a pooling window, a row of
 accumulators over those trailing kept dims instead, each reduced index adding a whole row into it, so the
-innermost loop runs over kept, unit-stride elements.
+innermost loop runs over kept, unit-stride elements. Where reduced dims lie on both sides of the kept ones
+(BatchNorm's statistics over N, H and W), the input is walked in memory order into a vector of accumulators
+over the kept dims (`_reduce_in_order`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from . import scalar
 from .emitter import StageEmitter
 from .loops import merge_runs
 from .reduction import combiner, identity
+from .values import POINTWISE_OPS
 
 MIN_ROW_WIDTH = 8  # a reduction over outer axes loops rows at least this long, else one output at a time
 MAX_ROW_ACC = 1 << 13  # accumulators on the stack (64 KB of float64) of a reduction over outer axes
@@ -42,6 +45,10 @@ class ReduceStage(StageEmitter):
                 self._reduce_rows(core, loop_shape, [d for d in kept if d not in trailing], red, rows, combine,
                                   strides)
                 return
+        inner = [d for d in red if d > max(kept, default=len(in_shape))]
+        if inner and min(red) < max(kept) and math.prod(in_shape[d] for d in kept) <= MAX_ROW_ACC:
+            self._reduce_in_order(core, in_shape, kept, inner, combine, strides)
+            return
         slot = self.fn.entry.alloca(scalar.reg_type(dtype), name="acc")
         red_shape, red = self._merge_runs(core.srcs[0], in_shape, red)
 
@@ -67,12 +74,36 @@ class ReduceStage(StageEmitter):
         return self._merge_runs(core.srcs[0], in_shape, trailing)
 
     def _merge_runs(self, r, shape, dims):
-        """Adjacent axes of `dims` along which operand `r` (a View) is one run in memory, looped as one: the
-        loop shape (each run's extent on its last axis, 1 on the others) and the axes left to loop."""
-        view = self.mem.view(r)
-        if view is None:
+        """Adjacent axes of `dims` along which operand `r` is one run in memory, looped as one: the loop
+        shape (each run's extent on its last axis, 1 on the others) and the axes left to loop. A fused value
+        is one run where every array its elementwise ops read at its index is (sum((x - mean) ** 2) over
+        (N, H, W) loops H and W as one)."""
+        views = self._source_views(r, tuple(shape), set())
+        if views is None:
             return shape, dims
-        return merge_runs([view], shape, dims)
+        return merge_runs(views, shape, dims)
+
+    def _source_views(self, r, shape, seen):
+        """The Views of the arrays operand `r` reads, through this kernel's pointwise ops of `shape` that
+        compute it at its own index; None where a read has no View."""
+        if self.mem.is_embedded(r):
+            return []
+        if r.kind != "t" or r.chain:
+            view = self.mem.view(r)
+            return None if view is None else [view]
+        if r.index in seen:
+            return []
+        seen.add(r.index)
+        o = self.k.ops[r.index]
+        if o.info.op not in POINTWISE_OPS or o.info.shape != shape:
+            return None
+        views = []
+        for s in o.srcs:
+            more = self._source_views(s, shape, seen)
+            if more is None:
+                return None
+            views += more
+        return views
 
     def _reduce_rows(self, core, in_shape, lead, red, trailing, combine, strides):
         """A reduction over axes outside some kept ones: per index of the leading kept axes, a vector of
@@ -105,4 +136,52 @@ class ReduceStage(StageEmitter):
                     self.store_value(st.root, idx, strides)
             self.loops.nest(trailing, in_shape, store)
         st.extent = self.loops.parallel(lead, in_shape, per_lead, inner_loop=False)
+        st.work = math.prod(in_shape)
+
+    def _reduce_in_order(self, core, in_shape, kept, inner, combine, strides):
+        """A reduction over axes on both sides of the kept ones (BatchNorm's statistics: (N, C, H, W) over
+        N, H and W): the input is walked in memory order, each run of the reduced axes after the kept ones
+        summed into its kept index's accumulator, so a thread streams through memory instead of walking it
+        with a stride once per output element. The first kept axis is the parallel one: per index of the
+        axes before it, a thread reads its whole share of the rest as one block."""
+        st, b, dtype = self.st, self.b, core.info.dtype
+        loop_shape, inner = self._merge_runs(core.srcs[0], in_shape, inner)
+        vec = self.fn.entry.alloca(scalar.reg_type(dtype), size=ir.Constant(M.I64, math.prod(in_shape[d] for d in kept)),
+                                   name="acc_kept")
+        kstrides = contiguous_strides([in_shape[d] for d in kept])
+        first = kept[0]
+
+        def slot(env):
+            return b.gep(vec, [self.mem.i64(self.mem.affine([env[d] for d in kept], kstrides))])
+
+        def over(dims, body, env=None):
+            """Loops over `dims` in order, the first kept axis over the function's [start, stop)."""
+            env = env or {}
+            if not dims:
+                with self.values.scope():
+                    body(env)
+                return
+            d, rest = dims[0], dims[1:]
+            lo, hi = ((self.fn.start, self.fn.stop) if d == first
+                      else (ir.Constant(M.I64, 0), ir.Constant(M.I64, loop_shape[d])))
+            self.loops.loop(lo, hi, lambda v: over(rest, body, {**env, d: v}))
+
+        over(kept, lambda e: b.store(identity(core.info.op, dtype), slot(e)))
+        outer = [d for d in range(len(in_shape)) if loop_shape[d] != 1 and d not in inner]
+
+        def add_run(env):
+            p = slot(env)
+
+            def add(env2):
+                e = {**env, **env2}
+                full = [e.get(d, 0) for d in range(len(in_shape))]
+                b.store(combine(b.load(p), self.values.ref(core.srcs[0], full)), p)
+            self.loops.nest(inner, loop_shape, add)
+        over(outer, add_run)
+
+        def store(env):
+            with self.values.reduced(st.core, b.load(slot(env))):
+                self.store_value(st.root, [env.get(d, 0) for d in range(len(core.info.shape))], strides)
+        over(kept, store)
+        st.extent = in_shape[first]
         st.work = math.prod(in_shape)

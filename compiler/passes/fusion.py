@@ -25,6 +25,12 @@ back (consumers first), a node joins the group of its consumers when:
   activation, residual); elementwise producers of a matmul's operands do not
   join (the matmul reads its operands as whole arrays);
 - one reduction or matmul per kernel.
+A cheap elementwise node whose consumers are in several groups is recomputed
+in each of them instead of stored (`_recomputable`: not costly, at most
+MAX_RECOMPUTE kernels, and no more memory read than storing it would cost),
+when every one of those groups may take it: BatchNorm's x - shift and the
+ReLU mask of its gradient are recomputed from x by each statistics and
+gradient kernel rather than written and read back.
 What breaks fusion, and why: several consumers in different kernels (the value
 must be materialized once); a reduction broadcast back to the input size
 (softmax's x - max(x): the reduction must finish before any consumer element
@@ -48,6 +54,8 @@ from ..kernel import View
 from ..ops import GROUPS
 from .graph import Graph
 from .rowfuse import merge_rows
+
+MAX_RECOMPUTE = 8  # an elementwise value is recomputed in at most this many kernels, else stored
 
 
 @dataclass
@@ -143,35 +151,55 @@ def fuse(g: Graph, enabled: bool = True, rows: bool = True) -> list:
     escapes = set()
     for t in g.targets:
         escapes.add(id(base_of(t, g, stops)[0]))
-    group_of = {}
+    group_of = {}  # id(node) -> the groups computing it (more than one: recomputed in each)
     for n in reversed(compute):
         cons = users[id(n)]
-        grp = None
+        placed = None
         if enabled and cons and id(n) not in escapes:
-            gs = {id(group_of[c]) for c in cons}
-            if len(gs) == 1:
-                cand = group_of[next(iter(cons))]
-                phase = _join_phase(n, cand, cons)
-                if phase is not None:
-                    grp = cand
-                    grp.phase[id(n)] = phase
-                    if phase == "core":
-                        grp.core = n
-                        grp.kind = _kind(n)
-        if grp is None:
+            by_group = {}  # id(group) -> (group, ids of n's consumers in it)
+            for c in cons:
+                for gr in group_of[c]:
+                    by_group.setdefault(id(gr), (gr, set()))[1].add(c)
+            if len(by_group) == 1 or _recomputable(n, len(by_group), lambda s: base_of(s, g, stops)):
+                phases = [(gr, _join_phase(n, gr, cs)) for gr, cs in by_group.values()]
+                if all(ph is not None for _, ph in phases):
+                    placed = [gr for gr, _ in phases]
+                    for gr, phase in phases:
+                        gr.phase[id(n)] = phase
+                        if phase == "core":
+                            gr.core = n
+                            gr.kind = _kind(n)
+        if placed is None:
             k = _kind(n)
             grp = Group(n, k, core=n if k in ("reduce", "matmul") else None)
             grp.phase[id(n)] = "core" if grp.core is n else "post"
-        grp.nodes.append(n)
-        group_of[id(n)] = grp
+            placed = [grp]
+        for grp in placed:
+            grp.nodes.append(n)
+        group_of[id(n)] = placed
     pos = {id(n): i for i, n in enumerate(g.nodes)}
-    groups = list({id(gr): gr for gr in group_of.values()}.values())
+    groups = list({id(gr): gr for grs in group_of.values() for gr in grs}.values())
     for gr in groups:
         gr.nodes.sort(key=lambda n: pos[id(n)])
     groups.sort(key=lambda gr: pos[id(gr.root)])
     if enabled and rows:
         groups = merge_rows(groups, g, lambda s: base_of(s, g, stops), escapes)
     return groups + _copies(g, groups)
+
+
+def _recomputable(n, groups: int, base) -> bool:
+    """Whether elementwise `n`, read by `groups` kernels, is recomputed in each instead of stored once:
+    when it is cheap (not costly) and recomputing reads no more memory than storing does. Stored: read its
+    f full-size sources, write it, read it in each kernel (f + 1 + groups); recomputed: each kernel reads
+    the sources (f * groups). BatchNorm's x - shift, read by both statistics, the output and two gradient
+    kernels, costs no write and no arena buffer this way."""
+    if n.op not in GROUPS.elementwise or n.op in GROUPS.costly or groups > MAX_RECOMPUTE:
+        return False
+    full = set()
+    for b, chain in map(base, n.srcs):  # an operand seen through a slice or a broadcast reads fewer elements
+        if b.op not in GROUPS.embedded and min(v.size for v in (b, *chain)) >= n.size:
+            full.add(id(b))
+    return len(full) * groups <= len(full) + 1 + groups
 
 
 def _join_phase(n, grp: Group, cons) -> "str | None":

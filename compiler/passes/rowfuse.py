@@ -62,7 +62,7 @@ def merge_rows(groups: list, g: Graph, base, escapes: set) -> list:
         c = by_id[next(iter(cons))]
         if c.kind not in _MERGEABLE:
             continue
-        nodes = p.nodes + c.nodes
+        nodes = list({id(n): n for n in p.nodes + c.nodes}.values())  # a recomputed node may be in both
         axes = row_axes(nodes, base)
         if axes is None:
             continue

@@ -127,6 +127,13 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
     """Normalize over every dim but 1 (channels). Training updates running stats with `assign`.
 
     `momentum` may be a float or a scalar tensor (data, e.g. BatchNorm's cumulative 1/num_batches).
+    Training is two passes over the input, and its gradient two more: the statistics are the sums of d and
+    d*d for d = x - shift (two reductions of one elementwise input), then y = d * scale + (b - mean_d * scale)
+    is one elementwise pass with per-channel scale and offset, so the backward needs only sum(dy) and
+    sum(dy * d) (the offset's and the scale's gradients) and one elementwise pass for dx. The shift is the
+    first sample of each channel, detached (the result does not depend on it, and neither does the exact
+    gradient): it keeps d near zero mean, so var = E[d^2] - E[d]^2 does not cancel catastrophically in float32
+    for inputs whose mean dwarfs their spread, as it would for d = x.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expects (N, C, ...) input, got {input.shape}")
@@ -138,26 +145,29 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"{input.shape}; use a bigger batch or call .eval()")
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
+        shift = input.detach()[(slice(0, 1), slice(None)) + (slice(0, 1),) * (input.ndim - 2)]
+        d = input - shift
+        mean_d = d.sum(dims, keepdim=True) * (1.0 / count)
+        var = _relu((d * d).sum(dims, keepdim=True) * (1.0 / count) - mean_d * mean_d)
         if running_mean is not None:
             m = momentum
-            bm, bv = mean.detach().reshape(c), var.detach().reshape(c) * (count / (count - 1))
+            bm = (mean_d + shift).detach().reshape(c)
+            bv = var.detach().reshape(c) * (count / (count - 1))
             running_mean.assign(running_mean * (1 - m) + bm * m if not isinstance(m, Tensor)
                                 else running_mean + (bm - running_mean) * m)
             running_var.assign(running_var * (1 - m) + bv * m if not isinstance(m, Tensor)
                                else running_var + (bv - running_var) * m)
-        out = centered * (var + eps).rsqrt()
     else:
         if running_mean is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var (track_running_stats=True)")
-        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+        d, mean_d, var = input - running_mean.reshape(shape), None, running_var.reshape(shape)
+    scale = (var + eps).rsqrt()
     if weight is not None:
-        out = out * weight.reshape(shape)
+        scale = scale * weight.reshape(shape)
+    offset = -(mean_d * scale) if mean_d is not None else None
     if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        offset = bias.reshape(shape) if offset is None else offset + bias.reshape(shape)
+    return d * scale + offset if offset is not None else d * scale
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
