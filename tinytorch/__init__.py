@@ -12,7 +12,7 @@ for _variable in _config.SETTINGS:  # a bad TINYTORCH_* value fails here, at the
 del _variable
 
 from .dtypes import (float16, half, float32, float64, double, int32, int64, long, uint8,  # noqa: F401
-                     bool)
+                     bool, int8, int16, short, uint16, uint32, uint64)
 from .dtypes import float as float, int as int  # noqa: F401,E501  torch.float / torch.int
 from .tensor import Tensor
 from .elementwise import (add, sub, mul, div, pow, maximum, minimum, where, exp, log, sqrt, rsqrt, sin, cos,  # noqa

@@ -291,3 +291,26 @@ def erf(b, x):
     poly = call(b, "fmuladd", t, horner(b, t, list(ERFC_FIT[1:])), base)
     r = call(b, "fmuladd", b.fneg(t), _exp_nonpos(b, poly, f), c(f.ty, 1.0))
     return call(b, "copysign", r, x)
+
+
+# ---------------------------------------------------------------- atan
+
+TAN_PI_12 = 2.0 - math.sqrt(3.0)
+ATAN_TERMS = {False: 6, True: 14}  # Taylor terms of atan(t)/t in t^2 <= tan(pi/12)^2 = 0.0718
+
+
+def atan(b, x):
+    """atan: |x| > 1 by pi/2 - atan(1/|x|), then t > tan(pi/12) by pi/6 + atan((t*sqrt3 - 1) / (t + sqrt3)),
+    then the Taylor series; the sign is x's (so atan(-0) = -0, atan(+-inf) = +-pi/2, NaN stays NaN)."""
+    f = fmt(x)
+    one, s3 = c(f.ty, 1.0), c(f.ty, math.sqrt(3.0))
+    a = call(b, "fabs", x)
+    big = b.fcmp_ordered(">", a, one)
+    t = b.select(big, b.fdiv(one, a), a)
+    mid = b.fcmp_ordered(">", t, c(f.ty, TAN_PI_12))
+    t = b.select(mid, b.fdiv(call(b, "fmuladd", t, s3, c(f.ty, -1.0)), b.fadd(t, s3)), t)
+    p = horner(b, b.fmul(t, t), [(-1) ** k / (2 * k + 1) for k in range(ATAN_TERMS[f.double])])
+    r = b.fmul(t, p)
+    r = b.select(mid, b.fadd(r, c(f.ty, math.pi / 6)), r)
+    r = b.select(big, b.fsub(c(f.ty, math.pi / 2), r), r)
+    return call(b, "copysign", r, x)
