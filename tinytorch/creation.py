@@ -125,13 +125,26 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _finish(C.build("arange", arg=(start, step, n, dtype)), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None) -> Tensor:
+def linspace(start, end, steps, dtype=None, requires_grad: bool = False) -> Tensor:
+    """`steps` points from start to end, as PyTorch computes them: the first half counted up from start,
+    the second half down from end, so both ends are exact."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    return arange(0, steps, dtype=dtypes.float64) .mul(step).add(start).to(dtype or dtypes.DEFAULT_FLOAT)
+    i = arange(0, steps, dtype=dtypes.float64)
+    out = (i < steps // 2).where(i * step + start, end - (steps - 1 - i) * step)
+    return _finish(out.to(dtype or dtypes.DEFAULT_FLOAT)._node, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad: bool = False) -> Tensor:
+    """base ** linspace(start, end, steps), computed in float64."""
+    out = linspace(start, end, steps, dtype=dtypes.float64).mul(math.log(base)).exp()
+    return _finish(out.to(dtype or dtypes.DEFAULT_FLOAT)._node, requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad: bool = False) -> Tensor:
     m = n if m is None else m
+    _size((n, m), "eye")
     rows = arange(n).reshape(n, 1).expand(n, m)
     cols = arange(m).reshape(1, m).expand(n, m)
     out = (rows == cols).to(dtype or dtypes.DEFAULT_FLOAT)

@@ -97,6 +97,8 @@ def expand(x: TensorBase, *sizes) -> TensorBase:
         raise ValueError(f"expand: the target {sizes} has fewer dims than the tensor {x.shape}")
     pad = len(sizes) - x.ndim
     full = tuple(x.shape[i - pad] if s == -1 and i >= pad else s for i, s in enumerate(sizes))
+    if any(s < 0 for s in full):
+        raise ValueError(f"expand: sizes must be non-negative (-1 keeps a dim), got {sizes} for {x.shape}")
     for i in range(x.ndim):
         if x.shape[i] != 1 and x.shape[i] != full[i + pad]:
             raise ValueError(f"expand: cannot expand {x.shape} to {sizes}: dim {i + pad} has size "
@@ -201,10 +203,9 @@ def getitem(x: TensorBase, idx) -> TensorBase:
     """x[...] with ints, slices (positive steps), None, Ellipsis and integer tensors or lists."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    if any(isinstance(i, TensorBase) and i.dtype.kind == "b" or isinstance(i, np.ndarray) and i.dtype == bool
-           for i in idx):
-        raise IndexError("indexing with a bool mask gives a data-dependent shape, which a lazy graph cannot "
-                         "have; use tinytorch.where(mask, x, 0) or x.numpy()[mask]")
+    idx = tuple(list(i) if isinstance(i, tuple) else i for i in idx)  # x[(0, 1), :] indexes as x[[0, 1], :]
+    if any(_is_mask(i) for i in idx):
+        idx = _masks_to_indices(x, idx)
     used = sum(1 for i in idx if i is not None and i is not Ellipsis)
     if used > x.ndim:
         raise IndexError(f"too many indices for a tensor of shape {x.shape}: {used} given")
@@ -249,6 +250,44 @@ def getitem(x: TensorBase, idx) -> TensorBase:
         out_shape = [o if o[0] == "new" else (o[0], left(o[1])) for o in out_shape]
         return _advanced(x, out_shape, [(left(a), t) for a, t in tensors])
     return x.reshape(tuple(1 if o[0] == "new" else x.shape[o[1]] for o in out_shape))
+
+
+def _is_mask(i) -> bool:
+    if isinstance(i, TensorBase):
+        return i.dtype.kind == "b"
+    if isinstance(i, (list, np.ndarray)):
+        a = np.asarray(i)
+        return a.dtype == bool and a.ndim > 0
+    return False
+
+
+def _masks_to_indices(x: TensorBase, idx: tuple) -> tuple:
+    """A bool mask over k dims becomes k integer index tensors (its nonzero positions). The result's shape
+    depends on the mask's values, so the mask is realized here: the one point where indexing computes."""
+    out, axis = [], 0
+    for i in idx:
+        if _is_mask(i):
+            mask = i.numpy() if isinstance(i, TensorBase) else np.asarray(i)
+            want = x.shape[axis:axis + mask.ndim]
+            if mask.shape != want:
+                raise IndexError(f"indexing: the mask of shape {mask.shape} does not match the indexed dims "
+                                 f"{want} of {x.shape} (starting at dim {axis})")
+            out.extend(as_tensor(p.astype(np.int64)) for p in np.nonzero(mask))
+            axis += mask.ndim
+        else:
+            out.append(i)
+            if i is Ellipsis:
+                axis += x.ndim - sum(_dims_used(j) for j in idx)
+            else:
+                axis += _dims_used(i)
+    return tuple(out)
+
+
+def _dims_used(i) -> int:
+    """How many dims of the indexed tensor one index entry consumes (a mask: its rank)."""
+    if i is None or i is Ellipsis:
+        return 0
+    return (i.ndim if isinstance(i, TensorBase) else np.asarray(i).ndim) if _is_mask(i) else 1
 
 
 def _advanced(x: TensorBase, out_shape, tensors) -> TensorBase:
@@ -368,6 +407,8 @@ def chunk(x: TensorBase, chunks: int, dim: int = 0):
 def flip(x: TensorBase, dims) -> TensorBase:
     """Reverse along dims (a gather with reversed indices; slices with negative steps are not primitives)."""
     dims = [dims] if isinstance(dims, int) else list(dims)
+    if len({normalize_dim(d, x.shape, "flip") for d in dims}) != len(dims):
+        raise ValueError(f"flip: dims {tuple(dims)} name a dim twice (tensor of shape {x.shape}); give each once")
     for dim in dims:
         d = normalize_dim(dim, x.shape, "flip")
         n = x.shape[d]

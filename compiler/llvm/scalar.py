@@ -183,15 +183,22 @@ def pow(b, a, t, o):  # noqa: A001  (the op's name)
 
 
 def _fpow(b, x, y):
+    """C99's pow: the sign of x (of -0.0 too) survives odd integer powers; a negative finite base to a
+    fractional power is NaN, while (-inf)**y is +-0 or +-inf; x**0 = 1**y = (-1)**(+-inf) = 1, NaN or not."""
     ty = x.type
-    mag = M.exp(b, b.fmul(y, M.log(b, M.call(b, "fabs", x))))
+    ax = M.call(b, "fabs", x)
+    mag = M.exp(b, b.fmul(y, M.log(b, ax)))
     y_int = b.fcmp_ordered("==", M.call(b, "floor", y), y)
     half = b.fmul(y, M.c(ty, 0.5))
     y_odd = b.and_(y_int, b.fcmp_ordered("!=", M.call(b, "floor", half), half))
-    neg = b.fcmp_ordered("<", x, M.c(ty, 0.0))
+    neg = b.fcmp_ordered("<", M.call(b, "copysign", M.c(ty, 1.0), x), M.c(ty, 0.0))
     res = b.select(b.and_(neg, y_odd), b.fneg(mag), mag)
-    res = b.select(b.and_(neg, b.not_(y_int)), M.c(ty, math.nan), res)
+    finite = b.fcmp_ordered("<", ax, M.c(ty, math.inf))
+    fractional = b.and_(b.not_(y_int), b.fcmp_ordered("!=", x, M.c(ty, 0.0)))
+    res = b.select(b.and_(b.and_(neg, fractional), finite), M.c(ty, math.nan), res)
+    y_inf = b.fcmp_ordered("==", M.call(b, "fabs", y), M.c(ty, math.inf))
     one = b.or_(b.fcmp_ordered("==", y, M.c(ty, 0.0)), b.fcmp_ordered("==", x, M.c(ty, 1.0)))
+    one = b.or_(one, b.and_(y_inf, b.fcmp_ordered("==", x, M.c(ty, -1.0))))
     return b.select(one, M.c(ty, 1.0), res)
 
 
