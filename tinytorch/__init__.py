@@ -27,6 +27,21 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, 
                        full_like, arange, linspace, eye, rand, randn, randint, randperm, rand_like,
                        randn_like, manual_seed, normal, uniform, get_rng_state, set_rng_state)
 from .autograd import no_grad, enable_grad, is_grad_enabled, grad  # noqa
+from .elementwise import (round, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift,  # noqa
+                          bitwise_right_shift, neg, neg as negative, div as divide, mul as multiply, sub as subtract)
+from .math_ops import (isnan, isinf, isposinf, isneginf, isfinite, isreal, nan_to_num, isclose, allclose,  # noqa
+                       signbit, copysign, trunc, fix, frac, fmod, log1p, expm1, log2, log10, exp2, logaddexp,
+                       logaddexp2, atan, asin, acos, atan2, arctan, arcsin, arccos, arctan2, sinh, cosh, asinh,
+                       acosh, atanh, arcsinh, arccosh, arctanh)
+from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatter, scatter_reduce,  # noqa
+                           index_add, take_along_dim)
+from .indexing_ops import scatter_add  # noqa: F811  (also checks index against src)
+from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
+from .shape_ops import (diagonal, diag, diag_embed, trace, roll, repeat_interleave, meshgrid, unbind,  # noqa
+                        tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
+from .einsum import einsum  # noqa
+from .devices import device, Generator, inference_mode, set_grad_enabled, is_tensor, numel  # noqa
+from .creation import logspace  # noqa
 from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # noqa
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa

@@ -322,7 +322,11 @@ def abs(a):
 
 
 def sign(a):
-    return a if a.dtype.kind == "b" else op_result("sign", (a,))
+    """-1, 0 or 1 (-0.0 stays -0.0); of NaN 0, as PyTorch (NumPy's is NaN)."""
+    if a.dtype.kind == "b":
+        return a
+    s = op_result("sign", (a,))
+    return where(ne(a, a), 0, s) if a.dtype.kind == "f" else s
 
 
 def ceil(a): return neg(floor(neg(a))) if a.dtype.kind == "f" else a
