@@ -331,3 +331,165 @@ def test_case_count():
     """The number of (case, inputs) comparisons against PyTorch this file adds (printed for the closing note)."""
     assert len(PAIRS) >= 220 and len(GRAD_PAIRS) >= 90
     print(f"\n{len(CASES)} cases, {len(PAIRS)} value comparisons and {len(GRAD_PAIRS)} gradient comparisons")
+
+
+# ---------------------------------------------------------------- in-place methods
+
+INPLACE = [
+    ("zero_", lambda t: t.zero_()),
+    ("fill_", lambda t: t.fill_(2.5)),
+    ("copy_", lambda t: t.copy_(t.new_tensor([1.0, -2.0, 3.0]) if isinstance(t, torch.Tensor)
+                                else t.copy_(tt.tensor([1.0, -2.0, 3.0])))),
+    ("copy_ broadcast", lambda t: t.copy_(t[:1] * 0 + 4)),
+    ("add_", lambda t: t.add_(t, alpha=2)),
+    ("add_ scalar", lambda t: t.add_(1.5)),
+    ("mul_", lambda t: t.mul_(-3)),
+    ("clamp_", lambda t: t.clamp_(min=-0.5, max=0.5)),
+    ("masked_fill_", lambda t: t.masked_fill_(t > 0, -7.0)),
+]
+
+
+@pytest.mark.parametrize("name,fn", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_matches_torch_and_writes_the_buffer(name, fn):
+    a = np.array([0.25, -1.5, 3.0], np.float32)
+    x, t = tt.tensor(a), torch.tensor(a)
+    alias = tt.tensor(a)
+    alias._node = x._node  # a second handle on the same Buffer, as a state dict or an optimizer holds
+    out = fn(x)
+    fn(t)
+    assert out is x
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+    np.testing.assert_array_equal(x.numpy(), fn(tt.tensor(a)).numpy())
+    assert x.dtype == np.float32
+
+
+def test_inplace_on_a_lazy_intermediate_keeps_the_gradient():
+    a = np.array([0.5, -1.0, 2.0])
+    x, t = tt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for L, v in ((tt, x), (torch, t)):
+        y = v * 2
+        y.add_(1).mul_(3.0).clamp_(max=8.0)
+        y.masked_fill_(y < 0.5, 0.0)
+        (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+def test_inplace_on_a_grad_leaf_needs_no_grad_and_then_invalidates_old_graphs():
+    w = tt.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+        w.add_(1)
+    loss = (w * w).sum()  # saves w for backward
+    with tt.no_grad():
+        w.mul_(0.5)
+        w.zero_().add_(3.0)
+    np.testing.assert_array_equal(w.numpy(), [3.0, 3.0])
+    assert w.requires_grad and w.is_leaf
+    with pytest.raises(RuntimeError, match="overwritten|in place|inplace"):
+        loss.backward()
+    (w * w).sum().backward()  # a graph built after the write is fine
+    np.testing.assert_array_equal(w.grad.numpy(), [6.0, 6.0])
+
+
+def test_inplace_on_a_module_parameter_is_seen_by_the_module():
+    lin = tt.nn.Linear(3, 2)
+    with tt.no_grad():
+        lin.weight.fill_(1.0)
+        lin.bias.zero_()
+    np.testing.assert_allclose(lin(tt.ones(1, 3)).numpy(), [[3.0, 3.0]])
+
+
+def test_inplace_refuses_a_float_result_in_an_int_tensor():
+    x = tt.tensor([1, 2])
+    with pytest.raises(TypeError, match="mul_: the result is float32"):
+        x.mul_(0.5)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        torch.tensor([1, 2]).mul_(0.5)
+
+
+# ---------------------------------------------------------------- devices, generators, grad switches
+
+def test_cpu_device_is_accepted_and_others_are_refused():
+    x = tt.tensor([1.0, 2.0])
+    assert x.to("cpu") is x and x.cpu() is x and x.to(tt.device("cpu")) is x
+    assert x.to("cpu", tt.float64).dtype == np.float64 and x.to(device="cpu", dtype=tt.int32).dtype == np.int32
+    assert x.device == tt.device("cpu") == "cpu" and str(x.device) == "cpu" and not x.is_cuda
+    assert tt.zeros(2, device="cpu").shape == (2,) and tt.device("cpu:0").index == 0
+    assert x.to(tt.tensor([1], dtype=tt.int16)).dtype == np.int16
+    for bad in (lambda: x.to("cuda"), lambda: x.to("cuda:0", tt.float64), lambda: x.to(device="mps"),
+                lambda: x.cuda(), lambda: tt.zeros(2, device="cuda"), lambda: tt.device("cuda"),
+                lambda: tt.rand(2, device="cuda")):
+        with pytest.raises(RuntimeError, match="CPU only"):
+            bad()
+
+
+def test_generator_gives_its_own_repeatable_stream():
+    g = tt.Generator().manual_seed(3)
+    a = [tt.rand(4, generator=g).numpy(), tt.randn(3, generator=g).numpy(), tt.randint(0, 9, (5,), generator=g).numpy(),
+         tt.randperm(6, generator=g).numpy()]
+    g.manual_seed(3)
+    b = [tt.rand(4, generator=g).numpy(), tt.randn(3, generator=g).numpy(), tt.randint(0, 9, (5,), generator=g).numpy(),
+         tt.randperm(6, generator=g).numpy()]
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert g.initial_seed() == 3
+    tt.manual_seed(0)
+    first = tt.rand(3).numpy()
+    tt.manual_seed(0)
+    tt.rand(5, generator=tt.Generator().manual_seed(1))  # does not advance the global stream
+    np.testing.assert_array_equal(tt.rand(3).numpy(), first)
+
+
+def test_inference_mode_and_set_grad_enabled():
+    w = tt.tensor([1.0], requires_grad=True)
+    with tt.inference_mode():
+        assert not (w * 2).requires_grad and not tt.is_grad_enabled()
+    assert (w * 2).requires_grad
+
+    @tt.inference_mode()
+    def f():
+        return w * 3
+    assert not f().requires_grad
+    with tt.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+        with tt.set_grad_enabled(True):
+            assert (w * 2).requires_grad
+    assert tt.is_grad_enabled()
+    tt.set_grad_enabled(False)
+    try:
+        assert not (w * 2).requires_grad
+    finally:
+        tt.set_grad_enabled(True)
+    assert tt.is_tensor(w) and not tt.is_tensor(np.ones(2)) and tt.numel(tt.ones(2, 3)) == 6
+
+
+# ---------------------------------------------------------------- refusals, at the user's line
+
+@pytest.mark.parametrize("bad,err,match", [
+    (lambda: tt.eye(-1), ValueError, "eye: sizes must be non-negative"),
+    (lambda: tt.ones(2).expand(-2), ValueError, "expand: sizes must be non-negative"),
+    (lambda: tt.linspace(0, 1, -1), ValueError, "linspace: steps"),
+    (lambda: tt.arange(3.0).flip((0, 0)), ValueError, "flip: dims .* twice"),
+    (lambda: tt.div(tt.ones(2), 2, rounding_mode="bad"), ValueError, "rounding_mode must be"),
+    (lambda: tt.ones(2, dtype=tt.uint16) + tt.ones(2, dtype=tt.int32), TypeError, "uint16 and int32"),
+    (lambda: tt.ones(2, 3)[tt.tensor([True, False, True])], IndexError, "mask of shape"),
+    (lambda: tt.ones(2) & tt.ones(2), TypeError, "bitwise_and: takes integer or bool"),
+    (lambda: tt.ones(3).scatter_reduce(0, tt.tensor([0]), tt.ones(1), "max"), ValueError, "reduce must be one of"),
+    (lambda: tt.einsum("ij,jk->ik", tt.ones(2, 3)), ValueError, "names 2 operands"),
+    (lambda: tt.ones(3).unfold(0, 4, 1), ValueError, "unfold: size 4"),
+])
+def test_bad_input_raises_one_clear_error(bad, err, match):
+    with pytest.raises(err, match=match):
+        bad()
+
+
+def test_uint16_promotion_is_refused_as_torch_does():
+    with pytest.raises(RuntimeError, match="Promotion for uint16"):
+        torch.ones(2, dtype=torch.uint16) + torch.ones(2, dtype=torch.int32)
+
+
+def test_mask_indexing_realizes_the_mask_only():
+    x = tt.tensor(np.arange(6.0).reshape(2, 3))
+    m = x > 2
+    y = x[m] * 2
+    assert m.is_realized and not y.is_realized
+    np.testing.assert_array_equal(y.numpy(), [6.0, 8.0, 10.0])

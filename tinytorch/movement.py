@@ -332,8 +332,12 @@ def _advanced(x: TensorBase, out_shape, tensors) -> TensorBase:
     return picked.reshape(tuple(final))
 
 
-def cat(tensors, dim: int = 0) -> TensorBase:
-    """Concatenate along dim: each piece padded with zeros to the full size, then summed."""
+def cat(tensors, dim: int = 0, axis=None, out=None) -> TensorBase:
+    """Concatenate along dim (or `axis`): each piece padded with zeros to the full size, then summed; with
+    `out=`, the result is written into that tensor (`copy_`) and returned."""
+    if out is not None:
+        return out.copy_(cat(tensors, dim, axis))
+    dim = dim if axis is None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expects a non-empty list of tensors")
@@ -359,7 +363,10 @@ def cat(tensors, dim: int = 0) -> TensorBase:
     return out
 
 
-def stack(tensors, dim: int = 0) -> TensorBase:
+def stack(tensors, dim: int = 0, axis=None, out=None) -> TensorBase:
+    if out is not None:
+        return out.copy_(stack(tensors, dim, axis))
+    dim = dim if axis is None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expects a non-empty list of tensors")
@@ -370,7 +377,12 @@ def stack(tensors, dim: int = 0) -> TensorBase:
     return cat([t.unsqueeze(d) for t in tensors], d)
 
 
-def split(x: TensorBase, split_size_or_sections, dim: int = 0):
+def split(x: TensorBase, split_size_or_sections=None, dim: int = 0, split_size=None):
+    """Pieces of `split_size_or_sections` (Tensor.split's keyword is `split_size`) along dim."""
+    if split_size is not None:
+        split_size_or_sections = split_size
+    if split_size_or_sections is None:
+        raise TypeError("split: give the piece size or the list of section sizes")
     d = normalize_dim(dim, x.shape, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):

@@ -126,7 +126,8 @@ def sign(b, a, t, o):
     x, ty = a[0], a[0].type
     if is_float(t):
         pos, neg = b.fcmp_ordered(">", x, M.c(ty, 0.0)), b.fcmp_ordered("<", x, M.c(ty, 0.0))
-        return b.select(pos, M.c(ty, 1.0), b.select(neg, M.c(ty, -1.0), x))  # keeps 0 and NaN
+        rest = b.select(M.isnan(b, x), x, M.c(ty, 0.0))  # NaN stays NaN and -0.0 gives +0.0, as NumPy
+        return b.select(pos, M.c(ty, 1.0), b.select(neg, M.c(ty, -1.0), rest))
     if is_unsigned(t):
         return b.zext(b.icmp_unsigned("!=", x, ir.Constant(ty, 0)), ty)
     pos, neg = b.icmp_signed(">", x, ir.Constant(ty, 0)), b.icmp_signed("<", x, ir.Constant(ty, 0))
