@@ -267,11 +267,12 @@ def _masks_to_indices(x: TensorBase, idx: tuple) -> tuple:
     out, axis = [], 0
     for i in idx:
         if _is_mask(i):
-            mask = i.numpy() if isinstance(i, TensorBase) else np.asarray(i)
-            want = x.shape[axis:axis + mask.ndim]
-            if mask.shape != want:
-                raise IndexError(f"indexing: the mask of shape {mask.shape} does not match the indexed dims "
+            shape = tuple(i.shape) if isinstance(i, TensorBase) else np.asarray(i).shape
+            want = x.shape[axis:axis + len(shape)]
+            if shape != want:  # checked before the mask is computed
+                raise IndexError(f"indexing: the mask of shape {shape} does not match the indexed dims "
                                  f"{want} of {x.shape} (starting at dim {axis})")
+            mask = i.numpy() if isinstance(i, TensorBase) else np.asarray(i)
             out.extend(as_tensor(p.astype(np.int64)) for p in np.nonzero(mask))
             axis += mask.ndim
         else:
