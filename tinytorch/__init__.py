@@ -22,7 +22,7 @@ from .elementwise import (add, sub, mul, div, pow, maximum, minimum, where, exp,
 from .reduce import sum, mean, max, min, var, std, argmax, argmin, logsumexp, softmax, log_softmax, prod  # noqa
 from .reduce import all, any, amax, amin  # noqa
 from .movement import (reshape, flatten, permute, transpose, unsqueeze, squeeze, cat, stack, matmul,  # noqa
-                       gather, scatter_add, index_select, split, chunk, flip, movedim, narrow)
+                       gather, index_select, split, chunk, flip, movedim, narrow)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, empty, zeros_like, ones_like,  # noqa
                        full_like, arange, linspace, eye, rand, randn, randint, randperm, rand_like,
                        randn_like, manual_seed, normal, uniform, get_rng_state, set_rng_state)
@@ -34,8 +34,7 @@ from .math_ops import (isnan, isinf, isposinf, isneginf, isfinite, isreal, nan_t
                        logaddexp2, atan, asin, acos, atan2, arctan, arcsin, arccos, arctan2, sinh, cosh, asinh,
                        acosh, atanh, arcsinh, arccosh, arctanh)
 from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatter, scatter_reduce,  # noqa
-                           index_add, take_along_dim)
-from .indexing_ops import scatter_add  # noqa: F811  (also checks index against src)
+                           index_add, take_along_dim, scatter_add)
 from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
 from .shape_ops import (diagonal, diag, diag_embed, trace, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)

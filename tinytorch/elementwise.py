@@ -342,10 +342,6 @@ def round(a, decimals=0):  # noqa: A001
     return op_result("rint", (a / scale,)) * scale
 def rsqrt(a): return reciprocal(sqrt(a))
 def square(a): return mul(a, a)
-def log2(a): return log(a) * (1 / math.log(2))
-def log1p(a): return log(a + 1)
-def expm1(a): return exp(a) - 1
-def exp2(a): return exp(a * math.log(2))
 def tan(a): return sin(a) / cos(a)
 
 
@@ -503,10 +499,6 @@ class ElementwiseMixin:
     reciprocal = reciprocal
     rsqrt = rsqrt
     square = square
-    log2 = log2
-    log1p = log1p
-    expm1 = expm1
-    exp2 = exp2
     tan = tan
     abs = abs
     sign = sign

@@ -159,17 +159,6 @@ def gather(x: TensorBase, dim: int, index: TensorBase) -> TensorBase:
     return op_result("gather", (x, index.to(dtypes.int64)), arg=d)
 
 
-def scatter_add(x: TensorBase, dim: int, index: TensorBase, src: TensorBase) -> TensorBase:
-    d = normalize_dim(dim, x.shape, "scatter_add")
-    index = as_tensor(index).to(dtypes.int64)
-    if index.shape != src.shape:
-        src = src[tuple(slice(0, i) for i in index.shape)]
-    added = op_result("scatter_add", (index, src.to(x.dtype)), arg=(d, x.shape[d]))
-    if added.shape != x.shape:
-        raise ValueError(f"scatter_add: index {index.shape} must match input {x.shape} outside dim {d}")
-    return x + added
-
-
 def index_select(x: TensorBase, dim: int, index) -> TensorBase:
     """Rows of x along dim picked by an integer tensor of any shape: result dims replace dim by index's."""
     d = normalize_dim(dim, x.shape, "index_select")
@@ -496,7 +485,6 @@ class MovementMixin:
     repeat = repeat
     narrow = narrow
     gather = gather
-    scatter_add = scatter_add
     index_select = index_select
     movedim = movedim
     split = split

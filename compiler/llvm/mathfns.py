@@ -1,4 +1,4 @@
-"""Inline exp, expm1, log, tanh, erf, sin and cos for float and double, emitted as plain LLVM IR.
+"""Inline exp, expm1, log, tanh, erf, sin, cos and atan for float and double, emitted as plain LLVM IR.
 
 A call into libm is opaque to the loop vectorizer, so each function here is range reduction plus a
 polynomial, built from fma/rint/floor/copysign intrinsics, bitcasts and selects, all of which vectorize.
@@ -13,6 +13,8 @@ Max error, measured by tests/test_llvm_codegen.py over dense ranges against long
          1 - t*exp(..) near small |x|), <= 1.2e-7 (float64, measured 8.3e-8): the Numerical Recipes erfc fit
          that the NumPy backend's `ops._erf` also uses, so both backends agree (within 3.8e-7 in float32,
          6e-16 in float64); float64 erf is only that accurate. Its exp is a cut-down one (`_exp_nonpos`).
+    atan: float32 <= 2 ulp, float64 <= 3.2 ulp (measured 1.94 and 3.10 over [-5, 5] and +-[1e-30, 1e30]);
+          the reductions' divisions add the error, the series is below half an ulp
 Special values: NaN in gives NaN out; exp overflows to inf and underflows through denormals to 0;
 log(0) = -inf, log(x<0) = NaN, log(inf) = inf; tanh(+-inf) = +-1; erf(+-inf) = +-1.
 """
