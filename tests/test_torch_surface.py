@@ -191,6 +191,12 @@ CASES = [
     case("logcumsumexp", lambda L, x: L.logcumsumexp(x, -1), (f64(3, 5, lo=-20, hi=20),),
          (np.array([-np.inf, 0.0, -np.inf, 3.0]),), grad=True),
     case("scan empty", lambda L, x: L.cumprod(x, 1), (np.ones((2, 0)),)),
+    case("cummax empty", lambda L, x: L.cummax(x, 1), (np.ones((2, 0)),)),
+    case("cumprod long", lambda L, x: L.cumprod(x, 0), (np.where(_mask((37, 2), 0.1), 0.0, f64(37, 2, lo=0.5, hi=1.5)),),
+         grad=True),
+    case("cummax long ties", lambda L, x: L.cummax(x, 1), (ints(3, 37, lo=0, hi=5).astype(np.float64),), grad=True),
+    case("cummin long ties", lambda L, x: L.cummin(x, 1), (ints(3, 37, lo=0, hi=5),), (ints(2, 37, lo=0, hi=5, dtype="uint8"),)),
+    case("logcumsumexp long", lambda L, x: L.logcumsumexp(x, 0), (f64(37, 2, lo=-5, hi=5),), grad=True),
     # ------------------------------------------------------------ shape ops
     case("diag vec", lambda L, x: L.diag(x), (f32(4),), grad=True),
     case("diag vec offset", lambda L, x: L.diag(x, 1), (f32(3),), grad=True),

@@ -1,12 +1,11 @@
 """Cumulative ops along one dim: cumprod, cummax, cummin, logcumsumexp.
 
-There is no scan primitive, so each is a reduction over a triangle: the n values along dim are laid out
-as an (..., n, n) grid whose row i holds x_0..x_i and the reduction's identity beyond i, and the row is
-reduced. That is O(n^2) work and memory per row, which is fine for the lengths these ops are used at
-(sequence positions, a few thousand at most), and it makes every gradient the reduction's own: cumprod's
-is `prod`'s (right with zeros), logcumsumexp's is logsumexp's. cummax/cummin return the index of the last
-occurrence of the running extreme, as PyTorch, and take their values with a gather, so the gradient goes
-to that one index as in PyTorch.
+There is no scan primitive, so each is a Hillis-Steele scan built from ops we have: log2(n) rounds, round k
+combining every element with the one 2^k before it (a slice padded with the combine's identity). That is
+O(n log n) work and log2(n) small kernels, and every gradient is the combine's own: cumprod's is `mul`'s
+(exact with zeros, no division), logcumsumexp's is `logaddexp`'s. cummax/cummin carry (value, index) pairs,
+the later index winning a tie and a NaN winning once seen, as PyTorch; the values are then taken with a
+gather, so the gradient goes to that one index as PyTorch's does.
 """
 from __future__ import annotations
 
@@ -19,23 +18,26 @@ from . import compiler as C
 from . import dtypes
 from .autograd import no_grad
 from .dims import normalize_dim
-from .elementwise import as_tensor, order_flip, where
+from .elementwise import logical_and, logical_or, order_flip, where
+from .math_ops import isnan, logaddexp
+from .movement import pad
 from .tensor_base import TensorBase, wrap
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 
 
-def _grid(x: TensorBase, d: int, filler):
-    """(moved x as (..., 1, n) seen in rows (..., n, n) with `filler` above the diagonal, the row mask)."""
-    n = x.shape[d]
-    pos = wrap(C.build("arange", arg=(0, 1, n, dtypes.int64)))
-    upto = pos.reshape(1, n) <= pos.reshape(n, 1)  # row i keeps columns j <= i
-    rows = x.movedim(d, -1).unsqueeze(-2)
-    return where(upto, rows, as_tensor(filler, x.dtype)), upto
+def _shifted(y: TensorBase, step: int, identity) -> TensorBase:
+    """y moved `step` places along its last dim, the first `step` places filled with `identity`."""
+    return pad(y[..., :y.shape[-1] - step], (step, 0), identity)
 
 
-def _finish(out: TensorBase, d: int) -> TensorBase:
-    return out.movedim(-1, d)
+def _scan(x: TensorBase, d: int, combine, identity) -> TensorBase:
+    y = x.movedim(d, -1)
+    step = 1
+    while step < y.shape[-1]:
+        y = combine(_shifted(y, step, identity), y)
+        step *= 2
+    return y.movedim(-1, d)
 
 
 def cumprod(x: TensorBase, dim: int, dtype=None) -> TensorBase:
@@ -44,20 +46,23 @@ def cumprod(x: TensorBase, dim: int, dtype=None) -> TensorBase:
     elif x.dtype.kind in "biu":
         x = x.to(dtypes.int64)
     d = normalize_dim(dim, x.shape, "cumprod")
-    if x.ndim == 0:
-        return x
-    grid, _ = _grid(x, d, 1)
-    return _finish(grid.prod(-1).to(x.dtype), d)
+    return x if x.ndim == 0 else _scan(x, d, lambda a, b: a * b, 1)
 
 
 def logcumsumexp(x: TensorBase, dim: int) -> TensorBase:
     if x.dtype.kind != "f":
         raise TypeError(f"logcumsumexp: needs a floating point tensor, got {x.dtype.name}{list(x.shape)}")
     d = normalize_dim(dim, x.shape, "logcumsumexp")
-    if x.ndim == 0:
-        return x
-    grid, _ = _grid(x, d, -math.inf)
-    return _finish(grid.logsumexp(-1), d)
+    return x if x.ndim == 0 else _scan(x, d, logaddexp, -math.inf)
+
+
+def _later_wins(left, right):
+    """Combine (value, index) pairs: the right (later) one unless the left is greater or a NaN the right is not."""
+    (lv, li), (rv, ri) = left, right
+    take_left = lv > rv
+    if rv.dtype.kind == "f":
+        take_left = logical_and(logical_or(take_left, isnan(lv)), isnan(rv).logical_not())
+    return where(take_left, lv, rv), where(take_left, li, ri)
 
 
 def _cum_extreme(x: TensorBase, dim: int, op: str):
@@ -65,25 +70,18 @@ def _cum_extreme(x: TensorBase, dim: int, op: str):
     if x.ndim == 0:
         return CumResult(x, wrap(C.const(0, (), dtypes.int64)))
     n = x.shape[d]
-    if n == 0:
-        return CumResult(x, wrap(C.const(0, x.shape, dtypes.int64)))
     with no_grad():
         src = x if x.dtype.kind != "b" else x.to(dtypes.int64)
         if op == "cummin":
             src = order_flip(src)
-        big = math.inf if src.dtype.kind == "f" else int(np.iinfo(src.dtype).max)
-        low = 0 if src.dtype.kind == "u" else -big
-        grid, upto = _grid(src, d, low)
-        top = grid.amax(-1, keepdim=True)
-        hit = grid == top
-        if src.dtype.kind == "f":  # NaN is the extreme once seen, as in PyTorch
-            hit = hit | (grid != grid)
-        pos = wrap(C.build("arange", arg=(0, 1, n, dtypes.int64)))
-        last = where(hit & upto, pos, -1).amax(-1)
-        if src.dtype.kind == "f":  # PyTorch's running extreme moves to every NaN it meets
-            nan_last = where((grid != grid) & upto, pos, -1).amax(-1)
-            last = where(nan_last >= 0, nan_last, last)
-        idx = _finish(last, d)
+        low = -math.inf if src.dtype.kind == "f" else 0 if src.dtype.kind == "u" else int(np.iinfo(src.dtype).min)
+        v = src.movedim(d, -1)
+        i = wrap(C.build("arange", arg=(0, 1, n, dtypes.int64))).expand(*v.shape)
+        step = 1
+        while step < n:
+            v, i = _later_wins((_shifted(v, step, low), _shifted(i, step, 0)), (v, i))
+            step *= 2
+        idx = i.movedim(-1, d)
     return CumResult(x.gather(d, idx), idx)
 
 
