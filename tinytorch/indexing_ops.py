@@ -3,8 +3,9 @@ index_add, take_along_dim.
 
 All are compositions of `gather`, `scatter_add` and elementwise ops, so gradients come for free.
 `nonzero` and `masked_select` have data-dependent shapes: they realize their input (the mask) at the call,
-the one place these ops compute. `scatter_reduce` compares each output position with each index along
-`dim` (a dense (..., size, n) mask), so it costs size * n per row: fine for the sizes it is used at.
+the one place these ops compute. `scatter_reduce`'s sum and mean are scatter_adds; its prod, amax and amin
+compare each output position with each index along `dim` (a dense (..., size, n) mask), so they cost
+size * n per row: fine for the sizes they are used at, and there is no scatter-max primitive yet.
 """
 from __future__ import annotations
 
@@ -127,6 +128,8 @@ def scatter_reduce(x: TensorBase, dim: int, index, src, reduce: str, include_sel
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
     d, index = _index_args("scatter_reduce", x, dim, index, src if isinstance(src, TensorBase) else None)
     src = _src(x, index, src)
+    if reduce in ("sum", "mean"):
+        return _scatter_mean(x, d, index, src, reduce == "mean", include_self)
     n, size = index.shape[d], x.shape[d]
     region = x[tuple(slice(0, k) if a != d else slice(None) for a, k in enumerate(index.shape))]
     # (..., size, n): position j along dim receives src element i where index[..., i] == j
@@ -141,27 +144,34 @@ def scatter_reduce(x: TensorBase, dim: int, index, src, reduce: str, include_sel
         if x.dtype.kind == "u" and reduce == "amax":
             filler = 0
     else:
-        filler = 1 if reduce == "prod" else 0
+        filler = 1
     cols = where(hit, vals, as_tensor(filler, x.dtype))
     if include_self:
         cols = cat([own, cols], -1)
-    if reduce in ("sum", "mean"):
-        out = cols.sum(-1, dtype=x.dtype)
-    elif reduce == "prod":
+    if reduce == "prod":
         out = cols.prod(-1).to(x.dtype)
     else:
         out = getattr(cols, reduce)(-1)
     count = hit.sum(-1)
-    if reduce == "mean":
-        total = count + (1 if include_self else 0)
-        out = out / total.clamp(min=1) if x.dtype.kind == "f" else out.div(total.clamp(min=1), rounding_mode="floor")
-        out = out.to(x.dtype)
     out = where(count > 0, out, own.squeeze(-1)).movedim(-1, d)
     if out.shape != x.shape:
         grow = [p for k in reversed(range(x.ndim)) for p in (0, x.shape[k] - out.shape[k])]
         keep = pad(wrap(C.const(True, out.shape, dtypes.bool)), grow, False)
         out = where(keep, pad(out, grow, 0), x)
     return out
+
+
+def _scatter_mean(x, d, index, src, mean: bool, include_self: bool) -> TensorBase:
+    """scatter_reduce's sum and mean through the scatter_add primitive: O(n), no dense mask."""
+    count = _scatter_sum(x, d, index, wrap(C.const(1, index.shape, dtypes.int64)))
+    total = _scatter_sum(x, d, index, src)
+    if include_self:
+        total = total + x
+    if mean:
+        div = count + (1 if include_self else 0)
+        div = div.clamp(min=1)
+        total = total / div if x.dtype.kind == "f" else total.div(div, rounding_mode="floor")
+    return where(count > 0, total.to(x.dtype), x)
 
 
 def index_add(x: TensorBase, dim: int, index, source, alpha=1) -> TensorBase:
