@@ -444,6 +444,16 @@ def test_cpu_device_is_accepted_and_others_are_refused():
             bad()
 
 
+def test_a_ported_device_idiom_runs_on_the_cpu():
+    dev = tt.device("cuda" if tt.cuda.is_available() else "cpu")
+    model = tt.nn.Linear(3, 2).to(dev)
+    assert model.to(dev, tt.float64).weight.dtype == np.float64 and tt.cuda.device_count() == 0
+    x = tt.ones(4, 3, device=dev, dtype=tt.float64).to(dev)
+    assert model(x).device == dev
+    with pytest.raises(RuntimeError, match="CPU only"):
+        model.to("cuda")
+
+
 def test_generator_gives_its_own_repeatable_stream():
     g = tt.Generator().manual_seed(3)
     a = [tt.rand(4, generator=g).numpy(), tt.randn(3, generator=g).numpy(), tt.randint(0, 9, (5,), generator=g).numpy(),

@@ -39,7 +39,7 @@ from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
 from .shape_ops import (diagonal, diag, diag_embed, trace, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
 from .einsum import einsum  # noqa
-from .devices import device, Generator, inference_mode, set_grad_enabled, is_tensor, numel  # noqa
+from .devices import device, Generator, inference_mode, set_grad_enabled, is_tensor, numel, cuda  # noqa
 from .creation import logspace  # noqa
 from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # noqa
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa

@@ -126,3 +126,21 @@ def is_tensor(x) -> bool:
 
 def numel(x: TensorBase) -> int:
     return x.numel()
+
+
+class cuda:  # noqa: N801  (PyTorch's `torch.cuda`, as ported scripts probe it)
+    """There is no GPU here: `tinytorch.cuda.is_available()` is False, so `"cuda" if ... else "cpu"` picks the CPU."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+    @staticmethod
+    def manual_seed_all(seed: int) -> None:
+        """Nothing to seed: there is no GPU stream."""
+
+    manual_seed = manual_seed_all
