@@ -381,8 +381,19 @@ def test_inplace_matches_torch_and_writes_the_buffer(name, fn):
     fn(t)
     assert out is x
     np.testing.assert_array_equal(x.numpy(), t.numpy())
+    np.testing.assert_array_equal(alias.numpy(), t.numpy())  # the write reached the shared Buffer
     np.testing.assert_array_equal(x.numpy(), fn(tt.tensor(a)).numpy())
     assert x.dtype == np.float32
+
+
+def test_chained_inplace_writes_all_reach_the_buffer():
+    x = tt.tensor([1.0, -2.0, 3.0])
+    alias = tt.tensor([0.0])
+    alias._node = x._node
+    x.zero_().add_(2.0).mul_(3.0)
+    x.clamp_(max=5.0)
+    np.testing.assert_array_equal(alias.numpy(), [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(x.numpy(), [5.0, 5.0, 5.0])
 
 
 def test_inplace_on_a_lazy_intermediate_keeps_the_gradient():

@@ -2,8 +2,9 @@
 writes in the lazy graph.
 
 A realized tensor that records no gradient (a parameter under `no_grad`, a buffer, state) is written with
-`Tensor.assign`: its Buffer is updated, so every handle on it sees the new values, and a graph built on the
-old values can no longer be differentiated (the OVERWRITTEN version check of tensor_base.py, PyTorch's
+`Tensor.assign`, realized at once (one small Program per call, with the live tensors that read the old
+values): its Buffer is updated, so every handle on it sees the new values, and a graph built on the old
+values can no longer be differentiated (the OVERWRITTEN version check of tensor_base.py, PyTorch's
 "modified by an inplace operation" error). Anything else (a lazy intermediate, or a write that carries a
 gradient) is rebound: the tensor moves to the new node, so the graph stays differentiable and earlier
 readers keep the value they read. What this cannot do is alias: `x[0].zero_()` changes the new tensor
@@ -34,7 +35,7 @@ def _write(t: TensorBase, value, op: str) -> TensorBase:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while gradients "
                            f"are recorded, as in PyTorch; do it inside `with tinytorch.no_grad():`")
     if C.is_computed(t._node) and not (GradMode.enabled and value.requires_grad):
-        return t.assign(value)
+        return t.assign(value).realize()  # now: every handle on the Buffer reads the new values at once
     t._set_node(value._node)
     if value.requires_grad and GradMode.enabled:
         t._requires_grad = True
