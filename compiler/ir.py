@@ -234,7 +234,7 @@ def pending(targets, seen=None, order=None) -> list:
 
 
 _SHORT = {"float32": "f32", "float16": "f16", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool",
-          "int8": "i8", "uint8": "u8"}
+          "int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "uint32": "u32", "uint64": "u64"}
 
 
 def type_str(n: Node) -> str:

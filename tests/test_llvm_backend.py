@@ -19,7 +19,7 @@ from tinytorch.tensor_base import op_result as _make
 from test_compiler_props import build as build_recipe, recipes
 from test_llvm_codegen import allowed, sample
 
-DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "uint8", "bool")]
+DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int16", "int32", "int64", "uint8", "uint32", "bool")]
 TOL = {"float16": 2e-3, "float32": 2e-5, "float64": 1e-9}
 UNARY = [n for n, d in OPS.items() if d.kind == "unary"]
 BINARY = [n for n, d in OPS.items() if d.kind == "binary"]

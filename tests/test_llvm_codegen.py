@@ -28,7 +28,7 @@ from tinytorch.compiler.llvm.addressing import Addressing
 from tinytorch.compiler.llvm.kernelgen import NotLowerable, Placement, Stage, emit_stage
 from tinytorch.tensor_base import op_result as _make
 
-DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int32", "int64", "bool")]
+DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "bool")]
 UNARY = tuple(sorted(GROUPS.unary))  # from the op table: a new op is tested here without a line of its own
 BINARY = tuple(sorted(GROUPS.binary))
 RTOL = {"float16": 2e-3, "float32": 2e-6, "float64": 1e-13}
@@ -130,6 +130,8 @@ def sample(rng, op, dtype, n, operand=0):
     """Operands inside each op's domain (and some edge values)."""
     if dtype.kind == "b":
         return rng.random(n) < 0.5
+    if dtype.kind in "iu" and op in ("shl", "shr") and operand == 1:
+        return rng.integers(0, dtype.itemsize * 8 + 3, n).astype(dtype)  # past the width too
     if dtype.kind == "i":
         if op == "pow":
             return (rng.integers(-5, 6, n) if operand == 0 else rng.integers(0, 7, n)).astype(dtype)

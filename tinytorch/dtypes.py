@@ -12,8 +12,15 @@ int32 = int = np.dtype("int32")
 int64 = long = np.dtype("int64")
 bool = np.dtype("bool")
 uint8 = np.dtype("uint8")
+int8 = np.dtype("int8")
+int16 = short = np.dtype("int16")
+uint16 = np.dtype("uint16")
+uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
 
-SUPPORTED = (float16, float32, float64, int32, int64, bool, uint8)
+SUPPORTED = (float16, float32, float64, int8, int16, int32, int64, bool, uint8, uint16, uint32, uint64)
+# PyTorch promotes these only with themselves, bool and floats: uint16 + int32 is an error there, so here too
+_LIMITED_UNSIGNED = (uint16, uint32, uint64)
 DEFAULT_FLOAT = float32
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
@@ -37,6 +44,9 @@ def join(a: np.dtype, b: np.dtype) -> np.dtype:
     ca, cb = category(a), category(b)
     if ca != cb:
         return a if ca > cb else b
+    if a != b and (a in _LIMITED_UNSIGNED or b in _LIMITED_UNSIGNED):
+        raise TypeError(f"promoting {a.name} and {b.name} is not supported, as in PyTorch (uint16, uint32 and "
+                        f"uint64 promote only with themselves, bool and floats); cast one operand with .to() first")
     return np.promote_types(a, b)
 
 

@@ -167,6 +167,8 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
+    if rounding_mode not in (None, "floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
@@ -214,11 +216,26 @@ def pow(a, b):
             return mul(a, a) if d == a.dtype else mul(a.to(d), a.to(d))
         if b == 1:
             return a.to(d)
-        if b == 0.5 and d.kind == "f":
-            return sqrt(a.to(d))
+        if b == 0.5 and d.kind == "f":  # PyTorch's scalar shortcuts, whose edge cases we match: (-inf) ** 0.5 is
+            return sqrt(a.to(d))       # NaN and (-0.0) ** 0.5 is -0.0 there, as sqrt's (a tensor exponent: C's pow)
+        if b == -0.5 and d.kind == "f":
+            return rsqrt(a.to(d))
         if b == -1 and d.kind == "f":
             return reciprocal(a.to(d))
+    if d.kind in "iu" and isinstance(b, TensorBase):
+        return _int_pow(a, b, d)
     return _binary("pow", a, b, dtype=d)
+
+
+def _int_pow(a, b, d):
+    """Integer powers with a tensor of exponents, as PyTorch: a negative exponent gives 1 for base 1, +-1 for
+    base -1 and 0 otherwise (the primitive is only asked for |b|)."""
+    a, b = _operands("pow", (a, b), d)
+    neg_exp = lt(b, 0)
+    mag = _binary("pow", a, where(neg_exp, neg(b) if d.kind == "i" else b, b), dtype=d)
+    odd = ne(remainder(b, 2), 0)
+    unit = where(eq(a, 1), 1, where(eq(a, -1), where(odd, -1, 1), 0)) if d.kind == "i" else where(eq(a, 1), 1, 0)
+    return where(neg_exp, unit.to(d), mag)
 
 
 def maximum(a, b):
@@ -232,7 +249,15 @@ def minimum(a, b):
     d = dtypes.result_type(a, b)
     if d.kind == "b":
         return logical_and(as_tensor(a, d), as_tensor(b, d))
-    return neg(maximum(neg(as_tensor(a, d)), neg(as_tensor(b, d))))
+    return order_flip(maximum(order_flip(as_tensor(a, d)), order_flip(as_tensor(b, d))))
+
+
+def order_flip(a):
+    """An order-reversing map that is its own inverse: -a, or for unsigned integers (no negation) max - a,
+    so min is built from max for every dtype."""
+    if a.dtype.kind == "u":
+        return _binary("sub", wrap(C.const(int(np.iinfo(a.dtype).max), a.shape, a.dtype)), a)
+    return logical_not(a) if a.dtype.kind == "b" else neg(a)
 
 
 def neg(a):
@@ -269,11 +294,31 @@ def logical_xor(a, b):
 
 def _bitwise(op, a, b):
     d = dtypes.result_type(a, b)
-    if d.kind != "b":
+    if d.kind == "b" and op in ("and", "or", "xor"):
+        return {"and": logical_and, "or": logical_or, "xor": logical_xor}[op](a, b)
+    if d.kind not in "iu" or (d.kind == "b" and op in ("shl", "shr")):
         desc = " and ".join(f"{x.dtype.name}{list(x.shape)}" if isinstance(x, TensorBase) else repr(x) for x in (a, b))
-        raise TypeError(f"bitwise_{op}: only bool tensors are supported (masks), got {desc}; "
-                        f"compare first (x > 0) or use logical_{op}")
-    return {"and": logical_and, "or": logical_or, "xor": logical_xor}[op](a, b)
+        raise TypeError(f"bitwise_{op}: takes integer or bool tensors, got {desc}, as in PyTorch; "
+                        f"cast with .long() first")
+    return _binary({"and": "bitand", "or": "bitor", "xor": "bitxor"}.get(op, op), a, b, dtype=d,
+                   name=f"bitwise_{op}")
+
+
+def bitwise_and(a, b): return _bitwise("and", a, b)
+def bitwise_or(a, b): return _bitwise("or", a, b)
+def bitwise_xor(a, b): return _bitwise("xor", a, b)
+def bitwise_left_shift(a, b): return _bitwise("shl", a, b)
+def bitwise_right_shift(a, b): return _bitwise("shr", a, b)
+
+
+def bitwise_not(a):
+    """~a: logical not of a bool tensor, every bit flipped in an integer one."""
+    if a.dtype.kind == "b":
+        return logical_not(a)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"bitwise_not: takes integer or bool tensors, got {a.dtype.name}{list(a.shape)}")
+    ones = -1 if a.dtype.kind == "i" else int(np.iinfo(a.dtype).max)
+    return op_result("bitxor", (a, wrap(C.const(ones, a.shape, a.dtype))))
 
 
 def where(cond, a, b):
@@ -312,17 +357,26 @@ def abs(a):
 
 
 def sign(a):
-    return a if a.dtype.kind == "b" else op_result("sign", (a,))
+    """-1, 0 or 1 (-0.0 stays -0.0); of NaN 0, as PyTorch (NumPy's is NaN)."""
+    if a.dtype.kind == "b":
+        return a
+    s = op_result("sign", (a,))
+    return where(ne(a, a), 0, s) if a.dtype.kind == "f" else s
 
 
 def ceil(a): return neg(floor(neg(a))) if a.dtype.kind == "f" else a
-def round(a): return floor(a + 0.5) if a.dtype.kind == "f" else a  # noqa: A001 (half away, not to even)
+def round(a, decimals=0):  # noqa: A001
+    """Round half to even, as PyTorch and NumPy; `decimals` scales by 10**decimals first, as PyTorch does."""
+    if a.dtype.kind != "f":
+        return a
+    if decimals == 0:
+        return op_result("rint", (a,))
+    scale = 10.0 ** (decimals if decimals > 0 else -decimals)
+    if decimals > 0:
+        return op_result("rint", (a * scale,)) / scale
+    return op_result("rint", (a / scale,)) * scale
 def rsqrt(a): return reciprocal(sqrt(a))
 def square(a): return mul(a, a)
-def log2(a): return log(a) * (1 / math.log(2))
-def log1p(a): return log(a + 1)
-def expm1(a): return exp(a) - 1
-def exp2(a): return exp(a * math.log(2))
 def tan(a): return sin(a) / cos(a)
 
 
@@ -423,12 +477,23 @@ class ElementwiseMixin:
     def __ne__(self, other): return ne(self, other)
     __hash__ = object.__hash__  # == builds a node, so a tensor hashes by identity (it still keys dicts and sets)
 
-    __invert__ = logical_not
+    __invert__ = bitwise_not
     def __and__(self, other): return _bitwise("and", self, other)
     def __rand__(self, other): return _bitwise("and", other, self)
     def __or__(self, other): return _bitwise("or", self, other)
     def __ror__(self, other): return _bitwise("or", other, self)
     def __xor__(self, other): return _bitwise("xor", self, other)
+    def __rxor__(self, other): return _bitwise("xor", other, self)
+    def __lshift__(self, other): return _bitwise("shl", self, other)
+    def __rlshift__(self, other): return _bitwise("shl", other, self)
+    def __rshift__(self, other): return _bitwise("shr", self, other)
+    def __rrshift__(self, other): return _bitwise("shr", other, self)
+    bitwise_and = bitwise_and
+    bitwise_or = bitwise_or
+    bitwise_xor = bitwise_xor
+    bitwise_not = bitwise_not
+    bitwise_left_shift = bitwise_left_shift
+    bitwise_right_shift = bitwise_right_shift
 
     add = add
     sub = sub
@@ -469,10 +534,6 @@ class ElementwiseMixin:
     reciprocal = reciprocal
     rsqrt = rsqrt
     square = square
-    log2 = log2
-    log1p = log1p
-    expm1 = expm1
-    exp2 = exp2
     tan = tan
     abs = abs
     sign = sign

@@ -97,6 +97,8 @@ def expand(x: TensorBase, *sizes) -> TensorBase:
         raise ValueError(f"expand: the target {sizes} has fewer dims than the tensor {x.shape}")
     pad = len(sizes) - x.ndim
     full = tuple(x.shape[i - pad] if s == -1 and i >= pad else s for i, s in enumerate(sizes))
+    if any(s < 0 for s in full):
+        raise ValueError(f"expand: sizes must be non-negative (-1 keeps a dim), got {sizes} for {x.shape}")
     for i in range(x.ndim):
         if x.shape[i] != 1 and x.shape[i] != full[i + pad]:
             raise ValueError(f"expand: cannot expand {x.shape} to {sizes}: dim {i + pad} has size "
@@ -157,17 +159,6 @@ def gather(x: TensorBase, dim: int, index: TensorBase) -> TensorBase:
     return op_result("gather", (x, index.to(dtypes.int64)), arg=d)
 
 
-def scatter_add(x: TensorBase, dim: int, index: TensorBase, src: TensorBase) -> TensorBase:
-    d = normalize_dim(dim, x.shape, "scatter_add")
-    index = as_tensor(index).to(dtypes.int64)
-    if index.shape != src.shape:
-        src = src[tuple(slice(0, i) for i in index.shape)]
-    added = op_result("scatter_add", (index, src.to(x.dtype)), arg=(d, x.shape[d]))
-    if added.shape != x.shape:
-        raise ValueError(f"scatter_add: index {index.shape} must match input {x.shape} outside dim {d}")
-    return x + added
-
-
 def index_select(x: TensorBase, dim: int, index) -> TensorBase:
     """Rows of x along dim picked by an integer tensor of any shape: result dims replace dim by index's."""
     d = normalize_dim(dim, x.shape, "index_select")
@@ -201,10 +192,9 @@ def getitem(x: TensorBase, idx) -> TensorBase:
     """x[...] with ints, slices (positive steps), None, Ellipsis and integer tensors or lists."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    if any(isinstance(i, TensorBase) and i.dtype.kind == "b" or isinstance(i, np.ndarray) and i.dtype == bool
-           for i in idx):
-        raise IndexError("indexing with a bool mask gives a data-dependent shape, which a lazy graph cannot "
-                         "have; use tinytorch.where(mask, x, 0) or x.numpy()[mask]")
+    idx = tuple(list(i) if isinstance(i, tuple) else i for i in idx)  # x[(0, 1), :] indexes as x[[0, 1], :]
+    if any(_is_mask(i) for i in idx):
+        idx = _masks_to_indices(x, idx)
     used = sum(1 for i in idx if i is not None and i is not Ellipsis)
     if used > x.ndim:
         raise IndexError(f"too many indices for a tensor of shape {x.shape}: {used} given")
@@ -251,6 +241,45 @@ def getitem(x: TensorBase, idx) -> TensorBase:
     return x.reshape(tuple(1 if o[0] == "new" else x.shape[o[1]] for o in out_shape))
 
 
+def _is_mask(i) -> bool:
+    if isinstance(i, TensorBase):
+        return i.dtype.kind == "b"
+    if isinstance(i, (list, np.ndarray)):
+        a = np.asarray(i)
+        return a.dtype == bool and a.ndim > 0
+    return False
+
+
+def _masks_to_indices(x: TensorBase, idx: tuple) -> tuple:
+    """A bool mask over k dims becomes k integer index tensors (its nonzero positions). The result's shape
+    depends on the mask's values, so the mask is realized here: the one point where indexing computes."""
+    out, axis = [], 0
+    for i in idx:
+        if _is_mask(i):
+            shape = tuple(i.shape) if isinstance(i, TensorBase) else np.asarray(i).shape
+            want = x.shape[axis:axis + len(shape)]
+            if shape != want:  # checked before the mask is computed
+                raise IndexError(f"indexing: the mask of shape {shape} does not match the indexed dims "
+                                 f"{want} of {x.shape} (starting at dim {axis})")
+            mask = i.numpy() if isinstance(i, TensorBase) else np.asarray(i)
+            out.extend(as_tensor(p.astype(np.int64)) for p in np.nonzero(mask))
+            axis += mask.ndim
+        else:
+            out.append(i)
+            if i is Ellipsis:
+                axis += x.ndim - sum(_dims_used(j) for j in idx)
+            else:
+                axis += _dims_used(i)
+    return tuple(out)
+
+
+def _dims_used(i) -> int:
+    """How many dims of the indexed tensor one index entry consumes (a mask: its rank)."""
+    if i is None or i is Ellipsis:
+        return 0
+    return (i.ndim if isinstance(i, TensorBase) else np.asarray(i).ndim) if _is_mask(i) else 1
+
+
 def _advanced(x: TensorBase, out_shape, tensors) -> TensorBase:
     """Integer-tensor indexing: the index tensors broadcast together and are combined into one flat index."""
     axes = [a for a, _ in tensors]
@@ -293,8 +322,12 @@ def _advanced(x: TensorBase, out_shape, tensors) -> TensorBase:
     return picked.reshape(tuple(final))
 
 
-def cat(tensors, dim: int = 0) -> TensorBase:
-    """Concatenate along dim: each piece padded with zeros to the full size, then summed."""
+def cat(tensors, dim: int = 0, axis=None, out=None) -> TensorBase:
+    """Concatenate along dim (or `axis`): each piece padded with zeros to the full size, then summed; with
+    `out=`, the result is written into that tensor (`copy_`) and returned."""
+    if out is not None:
+        return out.copy_(cat(tensors, dim, axis))
+    dim = dim if axis is None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expects a non-empty list of tensors")
@@ -320,7 +353,10 @@ def cat(tensors, dim: int = 0) -> TensorBase:
     return out
 
 
-def stack(tensors, dim: int = 0) -> TensorBase:
+def stack(tensors, dim: int = 0, axis=None, out=None) -> TensorBase:
+    if out is not None:
+        return out.copy_(stack(tensors, dim, axis))
+    dim = dim if axis is None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expects a non-empty list of tensors")
@@ -331,7 +367,12 @@ def stack(tensors, dim: int = 0) -> TensorBase:
     return cat([t.unsqueeze(d) for t in tensors], d)
 
 
-def split(x: TensorBase, split_size_or_sections, dim: int = 0):
+def split(x: TensorBase, split_size_or_sections=None, dim: int = 0, split_size=None):
+    """Pieces of `split_size_or_sections` (Tensor.split's keyword is `split_size`) along dim."""
+    if split_size is not None:
+        split_size_or_sections = split_size
+    if split_size_or_sections is None:
+        raise TypeError("split: give the piece size or the list of section sizes")
     d = normalize_dim(dim, x.shape, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -368,6 +409,8 @@ def chunk(x: TensorBase, chunks: int, dim: int = 0):
 def flip(x: TensorBase, dims) -> TensorBase:
     """Reverse along dims (a gather with reversed indices; slices with negative steps are not primitives)."""
     dims = [dims] if isinstance(dims, int) else list(dims)
+    if len({normalize_dim(d, x.shape, "flip") for d in dims}) != len(dims):
+        raise ValueError(f"flip: dims {tuple(dims)} name a dim twice (tensor of shape {x.shape}); give each once")
     for dim in dims:
         d = normalize_dim(dim, x.shape, "flip")
         n = x.shape[d]
@@ -447,7 +490,6 @@ class MovementMixin:
     repeat = repeat
     narrow = narrow
     gather = gather
-    scatter_add = scatter_add
     index_select = index_select
     movedim = movedim
     split = split

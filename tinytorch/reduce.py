@@ -11,7 +11,7 @@ from . import compiler as C
 from . import dtypes
 from .autograd import no_grad
 from .dims import normalize_dim
-from .elementwise import as_tensor, maximum, where
+from .elementwise import as_tensor, maximum, order_flip, where
 from .tensor_base import TensorBase, op_result, wrap
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -96,7 +96,7 @@ def min(x: TensorBase, dim=None, keepdim: bool = False, axis=None):
         dim = axis
     dims = _dims(x, dim, "min")
     _check_nonempty(x, "min", dims)
-    flip = (lambda t: t.logical_not()) if x.dtype.kind == "b" else (lambda t: -t)
+    flip = order_flip
     if dim is None or isinstance(dim, (tuple, list)):
         return flip(_max_values(flip(x), dims, keepdim))
     return MaxResult(flip(_max_values(flip(x), dims, keepdim)), argmin(x, dim, keepdim))
@@ -136,7 +136,7 @@ def argmax(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorB
 
 
 def argmin(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
-    return argmax(x.logical_not() if x.dtype.kind == "b" else -x, dim, keepdim, axis)
+    return argmax(order_flip(x), dim, keepdim, axis)
 
 
 def var(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> TensorBase:
@@ -188,23 +188,34 @@ def log_softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     return x - logsumexp(x, dim if axis is None else axis, keepdim=True)
 
 
-def prod(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
-    """Product via exp(sum(log|x|)) with the sign and zeros tracked apart (no multiply-reduce primitive)."""
+def prod(x: TensorBase, dim=None, keepdim: bool = False, dtype=None) -> TensorBase:
+    """Product via exp(sum(log|x|)) over the nonzero elements, the sign and zeros tracked apart (there is no
+    multiply-reduce primitive). With exactly one zero the result is that product times the zero element
+    itself, so its gradient is the product of the others, as PyTorch's (with two zeros, all 0)."""
+    if dtype is not None:
+        x = x.to(dtype)
     dims = _dims(x, dim, "prod")
     xf = x if x.dtype.kind == "f" else x.to(dtypes.float64)
-    mag = where(xf == 0, 1.0, xf.abs()).log().sum(dims, keepdim).exp()
+    is_zero = xf == 0
+    mag = where(is_zero, 1.0, xf.abs()).log().sum(dims, keepdim).exp()
     negs = sum((xf < 0).to(dtypes.int64), dims, keepdim)
-    zero = sum((xf == 0).to(dtypes.int64), dims, keepdim) > 0
-    out = where(zero, 0.0, where(negs % 2 == 1, -mag, mag))
+    nonzero = where(negs % 2 == 1, -mag, mag)
+    zeros = sum(is_zero.to(dtypes.int64), dims, keepdim)
+    lone_zero = where(is_zero, xf, 0.0).sum(dims, keepdim)
+    out = where(zeros == 0, nonzero, where(zeros == 1, nonzero * lone_zero, 0.0))
     return out if x.dtype.kind == "f" else out.round().to(dtypes.int64)
 
 
 def all(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
-    return min(x.bool(), tuple(_dims(x, dim, "all")), keepdim) if x.numel() else as_tensor(True)
+    if x.numel() == 0:  # no min of nothing: count the False elements (none), keeping the reduced shape
+        return sum(x.bool().logical_not(), _dims(x, dim, "all"), keepdim) == 0
+    return min(x.bool(), tuple(_dims(x, dim, "all")), keepdim)
 
 
 def any(x: TensorBase, dim=None, keepdim: bool = False) -> TensorBase:
-    return _max_values(x.bool(), _dims(x, dim, "any"), keepdim) if x.numel() else as_tensor(False)
+    if x.numel() == 0:
+        return sum(x.bool(), _dims(x, dim, "any"), keepdim) > 0
+    return _max_values(x.bool(), _dims(x, dim, "any"), keepdim)
 
 
 class ReduceMixin:

@@ -19,13 +19,20 @@ from . import dtypes
 from .autograd import backward
 from .elementwise import ElementwiseMixin, as_tensor
 from .lazy import realize
+from .devices import CPU, check_device, is_device
+from .indexing_ops import IndexingMixin
+from .inplace import InplaceMixin
+from .math_ops import MathMixin
 from .movement import MovementMixin
 from .reduce import ReduceMixin
+from .scan import ScanMixin
+from .shape_ops import ShapeMixin
 from .live_tensors import GRAD_LEAVES, PENDING_ASSIGNS
 from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
 
 
-class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
+class Tensor(MathMixin, IndexingMixin, ScanMixin, ShapeMixin, InplaceMixin, ElementwiseMixin, ReduceMixin,
+             MovementMixin, TensorBase):
     """A lazy n-dimensional array: a handle on one graph node (the module docstring says where each method is)."""
     __slots__ = ()
 
@@ -104,10 +111,18 @@ class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
     # ------------------------------------------------------------ dtype conversion
 
     def to(self, dtype=None, *args, **kwargs) -> "Tensor":
+        """to(dtype), to(device), to(device, dtype), to(other tensor), with dtype=/device= keywords: the
+        device must be the CPU (any other raises, naming it)."""
         if dtype is self._node.dtype and not kwargs:
             return self
+        if isinstance(dtype, TensorBase):
+            dtype = dtype.dtype
+        if is_device(dtype):
+            check_device(dtype)
+            dtype = args[0] if args and not isinstance(args[0], bool) else None
+        check_device(kwargs.get("device"))
         dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str) and dtype in ("cpu",):
+        if dtype is None:
             return self
         dtype = dtypes.as_dtype(dtype)
         if dtype == self.dtype:
@@ -126,9 +141,16 @@ class Tensor(ElementwiseMixin, ReduceMixin, MovementMixin, TensorBase):
     def is_floating_point(self): return self.dtype.kind == "f"
     def cpu(self): return self
 
+    def cuda(self, device=None, non_blocking: bool = False):
+        check_device("cuda" if device is None else device)
+
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     def clone(self) -> "Tensor":
         return self + 0 if self.dtype.kind != "b" else self.to(dtypes.int64).to(dtypes.bool)

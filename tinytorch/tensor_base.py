@@ -49,7 +49,7 @@ class TensorBase:
             arr = np.asarray(data)
         python_data = not isinstance(data, (np.ndarray, np.generic, TensorBase))
         if python_data or dtype is None:
-            _check_int_range(arr, dtype)
+            _check_int_range(arr, dtype, python_data)
         if dtype is None:
             python_float = arr.dtype.kind == "f" and python_data
             dtype = dtypes.DEFAULT_FLOAT if python_float else _infer(arr)
@@ -142,12 +142,15 @@ class TensorBase:
             LAZY.add(self)
 
 
-def _check_int_range(arr: np.ndarray, dtype) -> None:
+def _check_int_range(arr: np.ndarray, dtype, python_data: bool) -> None:
     """Refuse integers the tensor's integer dtype cannot hold (OverflowError, as PyTorch), instead of wrapping:
     NumPy reads [2**63] as uint64, which the cast to int64 would silently turn into -2**63, and ints past
     2**64 become an object array. Only Python data and inferred dtypes are checked: an explicit cast of a
     NumPy array keeps NumPy's semantics."""
-    target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    if dtype is not None:
+        target = dtypes.as_dtype(dtype)
+    else:  # Python ints are int64 (NumPy reads 2**63 as uint64); an integer array keeps its dtype
+        target = _infer(arr) if arr.dtype.kind in "iu" and not python_data else dtypes.int64
     if arr.size == 0 or target.kind not in "iu" or arr.dtype.kind not in "iuO":
         return
     if arr.dtype.kind == "O":

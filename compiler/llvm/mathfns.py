@@ -1,4 +1,4 @@
-"""Inline exp, expm1, log, tanh, erf, sin and cos for float and double, emitted as plain LLVM IR.
+"""Inline exp, expm1, log, tanh, erf, sin, cos and atan for float and double, emitted as plain LLVM IR.
 
 A call into libm is opaque to the loop vectorizer, so each function here is range reduction plus a
 polynomial, built from fma/rint/floor/copysign intrinsics, bitcasts and selects, all of which vectorize.
@@ -13,6 +13,8 @@ Max error, measured by tests/test_llvm_codegen.py over dense ranges against long
          1 - t*exp(..) near small |x|), <= 1.2e-7 (float64, measured 8.3e-8): the Numerical Recipes erfc fit
          that the NumPy backend's `ops._erf` also uses, so both backends agree (within 3.8e-7 in float32,
          6e-16 in float64); float64 erf is only that accurate. Its exp is a cut-down one (`_exp_nonpos`).
+    atan: float32 <= 2 ulp, float64 <= 3.2 ulp (measured 1.94 and 3.10 over [-5, 5] and +-[1e-30, 1e30]);
+          the reductions' divisions add the error, the series is below half an ulp
 Special values: NaN in gives NaN out; exp overflows to inf and underflows through denormals to 0;
 log(0) = -inf, log(x<0) = NaN, log(inf) = inf; tanh(+-inf) = +-1; erf(+-inf) = +-1.
 """
@@ -290,4 +292,27 @@ def erf(b, x):
     base = call(b, "fmuladd", b.fneg(z), z, c(f.ty, ERFC_FIT[0]))
     poly = call(b, "fmuladd", t, horner(b, t, list(ERFC_FIT[1:])), base)
     r = call(b, "fmuladd", b.fneg(t), _exp_nonpos(b, poly, f), c(f.ty, 1.0))
+    return call(b, "copysign", r, x)
+
+
+# ---------------------------------------------------------------- atan
+
+TAN_PI_12 = 2.0 - math.sqrt(3.0)
+ATAN_TERMS = {False: 6, True: 14}  # Taylor terms of atan(t)/t in t^2 <= tan(pi/12)^2 = 0.0718
+
+
+def atan(b, x):
+    """atan: |x| > 1 by pi/2 - atan(1/|x|), then t > tan(pi/12) by pi/6 + atan((t*sqrt3 - 1) / (t + sqrt3)),
+    then the Taylor series; the sign is x's (so atan(-0) = -0, atan(+-inf) = +-pi/2, NaN stays NaN)."""
+    f = fmt(x)
+    one, s3 = c(f.ty, 1.0), c(f.ty, math.sqrt(3.0))
+    a = call(b, "fabs", x)
+    big = b.fcmp_ordered(">", a, one)
+    t = b.select(big, b.fdiv(one, a), a)
+    mid = b.fcmp_ordered(">", t, c(f.ty, TAN_PI_12))
+    t = b.select(mid, b.fdiv(call(b, "fmuladd", t, s3, c(f.ty, -1.0)), b.fadd(t, s3)), t)
+    p = horner(b, b.fmul(t, t), [(-1) ** k / (2 * k + 1) for k in range(ATAN_TERMS[f.double])])
+    r = b.fmul(t, p)
+    r = b.select(mid, b.fadd(r, c(f.ty, math.pi / 6)), r)
+    r = b.select(big, b.fsub(c(f.ty, math.pi / 2), r), r)
     return call(b, "copysign", r, x)

@@ -19,9 +19,9 @@ from llvmlite import ir
 
 from . import mathfns as M
 
-I1, I8 = ir.IntType(1), ir.IntType(8)
+I1, I8, I16 = ir.IntType(1), ir.IntType(8), ir.IntType(16)
 REGISTER = {"float16": M.F32, "float32": M.F32, "float64": M.F64, "int32": M.I32, "int64": M.I64, "uint8": I8,
-            "bool": I1}
+            "bool": I1, "int8": I8, "int16": I16, "uint16": I16, "uint32": M.I32, "uint64": M.I64}
 MEMORY = dict(REGISTER, float16=ir.HalfType(), bool=I8)
 
 
@@ -103,6 +103,7 @@ sin = _math(M.sin)
 cos = _math(M.cos)
 tanh = _math(M.tanh)
 erf = _math(M.erf)
+atan = _math(M.atan)
 
 
 def sqrt(b, a, t, o):
@@ -116,6 +117,8 @@ def recip(b, a, t, o):
 def abs(b, a, t, o):  # noqa: A001  (the op's name)
     if is_float(t):
         return M.call(b, "fabs", a[0])
+    if is_unsigned(t):
+        return a[0]
     return b.select(b.icmp_signed("<", a[0], ir.Constant(a[0].type, 0)), b.neg(a[0]), a[0])
 
 
@@ -123,13 +126,20 @@ def sign(b, a, t, o):
     x, ty = a[0], a[0].type
     if is_float(t):
         pos, neg = b.fcmp_ordered(">", x, M.c(ty, 0.0)), b.fcmp_ordered("<", x, M.c(ty, 0.0))
-        return b.select(pos, M.c(ty, 1.0), b.select(neg, M.c(ty, -1.0), x))  # keeps 0 and NaN
+        rest = b.select(M.isnan(b, x), x, M.c(ty, 0.0))  # NaN stays NaN and -0.0 gives +0.0, as NumPy
+        return b.select(pos, M.c(ty, 1.0), b.select(neg, M.c(ty, -1.0), rest))
+    if is_unsigned(t):
+        return b.zext(b.icmp_unsigned("!=", x, ir.Constant(ty, 0)), ty)
     pos, neg = b.icmp_signed(">", x, ir.Constant(ty, 0)), b.icmp_signed("<", x, ir.Constant(ty, 0))
     return b.sub(b.zext(pos, ty), b.zext(neg, ty))
 
 
 def floor(b, a, t, o):
     return M.call(b, "floor", a[0])
+
+
+def rint(b, a, t, o):
+    return M.call(b, "rint", a[0])  # the default rounding mode: to nearest, ties to even
 
 
 # ---------------------------------------------------------------- binary
@@ -174,15 +184,22 @@ def pow(b, a, t, o):  # noqa: A001  (the op's name)
 
 
 def _fpow(b, x, y):
+    """C99's pow: the sign of x (of -0.0 too) survives odd integer powers; a negative finite base to a
+    fractional power is NaN, while (-inf)**y is +-0 or +-inf; x**0 = 1**y = (-1)**(+-inf) = 1, NaN or not."""
     ty = x.type
-    mag = M.exp(b, b.fmul(y, M.log(b, M.call(b, "fabs", x))))
+    ax = M.call(b, "fabs", x)
+    mag = M.exp(b, b.fmul(y, M.log(b, ax)))
     y_int = b.fcmp_ordered("==", M.call(b, "floor", y), y)
     half = b.fmul(y, M.c(ty, 0.5))
     y_odd = b.and_(y_int, b.fcmp_ordered("!=", M.call(b, "floor", half), half))
-    neg = b.fcmp_ordered("<", x, M.c(ty, 0.0))
+    neg = b.fcmp_ordered("<", M.call(b, "copysign", M.c(ty, 1.0), x), M.c(ty, 0.0))
     res = b.select(b.and_(neg, y_odd), b.fneg(mag), mag)
-    res = b.select(b.and_(neg, b.not_(y_int)), M.c(ty, math.nan), res)
+    finite = b.fcmp_ordered("<", ax, M.c(ty, math.inf))
+    fractional = b.and_(b.not_(y_int), b.fcmp_ordered("!=", x, M.c(ty, 0.0)))
+    res = b.select(b.and_(b.and_(neg, fractional), finite), M.c(ty, math.nan), res)
+    y_inf = b.fcmp_ordered("==", M.call(b, "fabs", y), M.c(ty, math.inf))
     one = b.or_(b.fcmp_ordered("==", y, M.c(ty, 0.0)), b.fcmp_ordered("==", x, M.c(ty, 1.0)))
+    one = b.or_(one, b.and_(y_inf, b.fcmp_ordered("==", x, M.c(ty, -1.0))))
     return b.select(one, M.c(ty, 1.0), res)
 
 
@@ -245,6 +262,35 @@ def mod(b, a, t, o):
     fix = b.and_(b.icmp_signed("!=", r, zero), b.xor(b.icmp_signed("<", r, zero), b.icmp_signed("<", d, zero)))
     r = b.select(fix, b.add(r, d), r)
     return b.select(b.icmp_signed("==", y, zero), zero, r)
+
+
+def bitand(b, a, t, o):
+    return b.and_(*a)
+
+
+def bitor(b, a, t, o):
+    return b.or_(*a)
+
+
+def bitxor(b, a, t, o):
+    return b.xor(*a)
+
+
+def shl(b, a, t, o):
+    """x << y, 0 where y is negative or past the width (as NumPy; LLVM's shl would be poison there)."""
+    x, y = a
+    width = ir.Constant(y.type, x.type.width)
+    return b.select(b.icmp_unsigned("<", y, width), b.shl(x, y), ir.Constant(x.type, 0))
+
+
+def shr(b, a, t, o):
+    """x >> y: arithmetic for signed x (a shift past the width leaves the sign), logical for unsigned."""
+    x, y = a
+    width = ir.Constant(y.type, x.type.width)
+    inside = b.icmp_unsigned("<", y, width)
+    if is_unsigned(t):
+        return b.select(inside, b.lshr(x, y), ir.Constant(x.type, 0))
+    return b.ashr(x, b.select(inside, y, ir.Constant(y.type, x.type.width - 1)))
 
 
 def cmplt(b, a, t, o):

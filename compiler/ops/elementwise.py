@@ -70,9 +70,12 @@ _unary("tanh", np.tanh, lambda n, g: (mul(g, build("sub", like(n, 1.0), mul(n, n
 _unary("erf", _erf, lambda n, g: (mul(g, mul(like(n, 2.0 / math.sqrt(math.pi)),
                                                build("exp", neg(mul(n.srcs[0], n.srcs[0]))))),),
        scalar.erf, costly=True)
-_unary("abs", np.abs, lambda n, g: (mul(g, build("sign", n.srcs[0])),), scalar.abs, "fi")
-_unary("sign", np.sign, lambda n, g: (like(g, 0.0),), scalar.sign, "fi")
+_unary("abs", np.abs, lambda n, g: (mul(g, build("sign", n.srcs[0])),), scalar.abs, "fiu")
+_unary("sign", np.sign, lambda n, g: (like(g, 0.0),), scalar.sign, "fiu")
 _unary("floor", np.floor, lambda n, g: (like(g, 0.0),), scalar.floor)
+_unary("rint", np.rint, lambda n, g: (like(g, 0.0),), scalar.rint)  # round half to even, as torch.round
+_unary("atan", np.arctan, lambda n, g: (div(g, add(like(g, 1.0), mul(n.srcs[0], n.srcs[0]))),), scalar.atan,
+       costly=True)
 
 
 def _max_vjp(n, g):
@@ -114,6 +117,11 @@ _binary("maximum", np.maximum, _max_vjp, scalar.maximum)  # not commutative: of 
 _binary("pow", np.power, _pow_vjp, scalar.pow, "fi", costly=True)
 _binary("floordiv", np.floor_divide, None, scalar.floordiv, "iu")
 _binary("mod", np.remainder, _mod_vjp, scalar.mod, "fiu")
+_binary("bitand", np.bitwise_and, None, scalar.bitand, "iub", commutative=True)
+_binary("bitor", np.bitwise_or, None, scalar.bitor, "iub", commutative=True)
+_binary("bitxor", np.bitwise_xor, None, scalar.bitxor, "iub", commutative=True)
+_binary("shl", np.left_shift, None, scalar.shl, "iu")
+_binary("shr", np.right_shift, None, scalar.shr, "iu")
 _binary("cmplt", np.less, None, scalar.cmplt, "fiub", out=BOOL)
 _binary("cmpeq", np.equal, None, scalar.cmpeq, "fiub", out=BOOL, commutative=True)
 

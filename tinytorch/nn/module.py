@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes
 from ..creation import zeros_like
+from ..devices import check_device, is_device
 from ..lazy import realize
 from ..tensor import Tensor
 from .parameter import Parameter, set_data
@@ -194,9 +195,13 @@ class Module:
             p.grad = None if set_to_none or p.grad is None else zeros_like(p).realize()
 
     def to(self, dtype=None, *args, **kwargs):
-        """Cast floating point parameters and buffers (device arguments such as 'cpu' are accepted and ignored)."""
+        """Cast floating point parameters and buffers; a device argument must be the CPU (another raises)."""
+        if is_device(dtype):
+            check_device(dtype)
+            dtype = args[0] if args and not isinstance(args[0], bool) else None
+        check_device(kwargs.get("device"))
         dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str) and dtype == "cpu":
+        if dtype is None:
             return self
         d = dtypes.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
