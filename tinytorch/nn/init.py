@@ -22,7 +22,6 @@ TANH_GAIN = 5.0 / 3
 SELU_GAIN = 3.0 / 4  # torch's choice for SELU's self-normalizing init
 LEAKY_RELU_SLOPE = 0.01
 NORMAL_PROPOSAL_MIN_MASS = 0.25  # trunc_normal_ draws normals and rejects outside [a, b] while that keeps >= 1/4
-TAIL_SPAN = 20.0  # a one-sided tail proposal spans TAIL_SPAN / lo standard deviations: exp(-TAIL_SPAN) is left out
 
 
 def _fill(t: Tensor, make) -> Tensor:
@@ -147,22 +146,28 @@ def _phi(z: float) -> float:
 
 
 def _truncated_standard_normal(n: int, lo: float, hi: float) -> np.ndarray:
-    """n exact draws of N(0, 1) conditioned on [lo, hi], by rejection from tinytorch's RNG: from N(0, 1) itself
-    while at least NORMAL_PROPOSAL_MIN_MASS of it lies inside, else from a uniform on [lo, hi] (a tail cut at
-    TAIL_SPAN / lo past lo), accepted with the density relative to its peak."""
+    """n exact draws of N(0, 1) conditioned on [lo, hi], by rejection from tinytorch's RNG. The proposal: N(0, 1)
+    itself while at least NORMAL_PROPOSAL_MIN_MASS of it lies inside; else a uniform on a narrow [lo, hi]
+    (accepted with the density over its peak); else, for a tail, lo plus an exponential (Robert, 1995)."""
     if hi <= 0:  # the left tail is the mirror of the right
         return -_truncated_standard_normal(n, -hi, -lo)
     gen, out, todo = RNG.gen, np.empty(n), np.arange(n)
-    use_normal = _phi(hi) - _phi(lo) >= NORMAL_PROPOSAL_MIN_MASS
-    top = min(hi, lo + TAIL_SPAN / max(lo, 1.0)) if lo > 0 else hi
+    if _phi(hi) - _phi(lo) >= NORMAL_PROPOSAL_MIN_MASS:
+        kind = "normal"
+    else:
+        kind = "uniform" if lo <= 0 or (hi - lo) * lo <= 1 else "tail"
     peak = max(lo, 0.0)
+    rate = (lo + math.sqrt(lo * lo + 4)) / 2
     while todo.size:
-        if use_normal:
+        if kind == "normal":
             z = gen.standard_normal(todo.size)
             ok = (z >= lo) & (z <= hi)
-        else:
-            z = gen.uniform(lo, top, todo.size)
+        elif kind == "uniform":
+            z = gen.uniform(lo, hi, todo.size)
             ok = gen.random(todo.size) < np.exp((peak * peak - z * z) / 2)
+        else:
+            z = lo + gen.exponential(1 / rate, todo.size)
+            ok = (z <= hi) & (gen.random(todo.size) < np.exp(-(z - rate) ** 2 / 2))
         out[todo[ok]] = z[ok]
         todo = todo[~ok]
     return out
