@@ -24,29 +24,31 @@ def _x(*shape, seed=0, scale=1.0):
     return np.random.default_rng(seed).standard_normal(shape) * scale
 
 
-def _grads_agree(outs, touts, ins, tins, rtol, atol, seed=7):
-    """Backward a random weighting of the outputs through both and compare the input gradients."""
+def agree(outs, touts, ins, tins, rtol, atol, seed=7):
+    """The outputs, and the gradients of `ins` (name -> tensor) after backward of a random weighting of the
+    outputs, against torch's. Outputs and gradients are realized together: one compile per case."""
     rng = np.random.default_rng(seed)
     loss, tloss = 0, 0
     for o, t in zip(outs, touts):
+        assert o.shape == tuple(t.shape)
         w = rng.standard_normal(tuple(t.shape))
         loss = loss + (o * tt.tensor(w)).sum()
         tloss = tloss + (t * torch.from_numpy(w)).sum()
     loss.backward()
     tloss.backward()
-    for name, (a, t) in ins.items():
+    tt.realize(*outs, *[a.grad for a in ins.values() if a.grad is not None])
+    for o, t in zip(outs, touts):
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
+    for name, a in ins.items():
         assert a.grad is not None, name
         np.testing.assert_allclose(a.grad.numpy(), tins[name].grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 
 def check_fn(fn, tfn, *arrays, rtol=1e-10, atol=1e-12):
-    """fn(*tensors) against tfn(*torch tensors): values, then gradients of every input (float64)."""
-    ins = [tt.tensor(a, requires_grad=True) for a in arrays]
-    tins = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, tout = fn(*ins), tfn(*tins)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=rtol, atol=atol)
-    _grads_agree([out], [tout], {str(i): (a, None) for i, a in enumerate(ins)},
-                 {str(i): t for i, t in enumerate(tins)}, rtol, atol)
+    """fn(*tensors) against tfn(*torch tensors): values and the gradients of every input (float64)."""
+    ins = {str(i): tt.tensor(a, requires_grad=True) for i, a in enumerate(arrays)}
+    tins = {str(i): torch.tensor(a, requires_grad=True) for i, a in enumerate(arrays)}
+    agree([fn(*ins.values())], [tfn(*tins.values())], ins, tins, rtol, atol)
 
 
 # ---------------------------------------------------------------- activations
@@ -131,9 +133,7 @@ def test_prelu_module_and_functional(num, shape):
     x = _x(*shape, seed=9)
     x.flat[0] = 0.0
     xt, txt = tt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, tout = m(xt), tm(txt)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12)
-    _grads_agree([out], [tout], {"x": (xt, 0), "w": (m.weight, 0)}, {"x": txt, "w": tm.weight}, 1e-10, 1e-12)
+    agree([m(xt)], [tm(txt)], {"x": xt, "w": m.weight}, {"x": txt, "w": tm.weight}, 1e-10, 1e-12)
     check_fn(F.prelu, TF.prelu, x, _x(num, seed=10))
 
 
@@ -332,13 +332,8 @@ def test_rnn_matches_torch(cls, kw, batched, with_h0):
         tout, thn = tm(theirs["x"], theirs["h0"])
     outs = [out] + (list(hn) if cls == "LSTM" else [hn])
     touts = [tout] + (list(thn) if cls == "LSTM" else [thn])
-    for o, t in zip(outs, touts):
-        assert o.shape == tuple(t.shape)
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
-    params = dict(m.named_parameters())
-    tparams = dict(tm.named_parameters())
-    _grads_agree(outs, touts, {**{k: (v, 0) for k, v in ours.items()}, **{k: (p, 0) for k, p in params.items()}},
-                 {**theirs, **tparams}, 1e-9, 1e-11)
+    agree(outs, touts, {**ours, **dict(m.named_parameters())}, {**theirs, **dict(tm.named_parameters())},
+          1e-9, 1e-11)
 
 
 def test_rnn_default_init_is_torchs_uniform():
@@ -435,10 +430,8 @@ def test_rnn_bad_construction():
 def _check_norm_module(m, tm, x, rtol=1e-10, atol=1e-12):
     m.load_state_dict(tm.state_dict())
     xt, txt = tt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, tout = m(xt), tm(txt)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=rtol, atol=atol)
-    ins = {"x": (xt, 0), **{k: (p, 0) for k, p in m.named_parameters()}}
-    _grads_agree([out], [tout], ins, {"x": txt, **dict(tm.named_parameters())}, rtol, atol)
+    agree([m(xt)], [tm(txt)], {"x": xt, **dict(m.named_parameters())}, {"x": txt, **dict(tm.named_parameters())},
+          rtol, atol)
 
 
 @pytest.mark.parametrize("groups,channels,shape,kw", [(2, 6, (3, 6, 4, 4), {}), (1, 6, (2, 6, 5), {}),

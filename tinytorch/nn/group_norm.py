@@ -78,6 +78,12 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
     return _affine(out, weight, bias)
 
 
+def _affine_parameters(module: Module, channels: int, dtype, affine: bool, bias: bool) -> None:
+    """weight (ones) and bias (zeros) per channel, each registered as None where absent (as torch)."""
+    module.register_parameter("weight", Parameter(np.ones(channels, dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(channels, dtype)) if affine and bias else None)
+
+
 class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = NORM_EPS, affine: bool = True,
                  dtype=None, *, bias: bool = True):
@@ -87,11 +93,7 @@ class GroupNorm(Module):
                              f"({num_groups})")
         d = np.dtype(dtype or np.float32)
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        self.weight = Parameter(np.ones(num_channels, d)) if affine else None
-        self.bias = Parameter(np.zeros(num_channels, d)) if affine and bias else None
-        for name in ("weight", "bias"):
-            if getattr(self, name) is None:
-                self.register_parameter(name, None)
+        _affine_parameters(self, num_channels, d, affine, bias)
 
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:
@@ -113,11 +115,7 @@ class InstanceNorm2d(Module):
         d = np.dtype(dtype or np.float32)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(np.ones(num_features, d)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, d)) if affine and bias else None
-        for name in ("weight", "bias"):
-            if getattr(self, name) is None:
-                self.register_parameter(name, None)
+        _affine_parameters(self, num_features, d, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, d))
             self.register_buffer("running_var", np.ones(num_features, d))
