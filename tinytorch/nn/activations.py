@@ -1,6 +1,6 @@
 """The activations torch.nn adds beyond ReLU/GELU/SiLU: functional forms and their modules.
 
-Each is a composition of tensor ops (where, exp, log, matmul-free arithmetic), so autograd and every pass handle
+Each is a composition of tensor ops (where, exp, log, arithmetic, reductions), so autograd and every pass handle
 it with no special case. The gradient at a kink is the one PyTorch defines there: a piecewise function is a
 `where` whose branches are each differentiable everywhere they are picked (never `abs`, whose derivative is 0
 at 0, nor `maximum`, which splits a tie). Nothing here imports `functional.py`, which re-exports these names.

@@ -38,9 +38,10 @@ def _lstm_cell(gi, state, w_hh, b_hh):
     gates = gi + h @ w_hh.T
     if b_hh is not None:
         gates = gates + b_hh
-    i, f, g, o = gates.chunk(4, -1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    return sigmoid(o) * tanh(c), c
+    i, f, _, o = sigmoid(gates).chunk(4, -1)  # one sigmoid over all gates: fewer, larger kernels
+    g = tanh(gates.chunk(4, -1)[2])
+    c = f * c + i * g
+    return o * tanh(c), c
 
 
 def _gru_cell(gi, state, w_hh, b_hh):
@@ -48,10 +49,9 @@ def _gru_cell(gi, state, w_hh, b_hh):
     gh = h @ w_hh.T
     if b_hh is not None:
         gh = gh + b_hh
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
-    r, z = sigmoid(i_r + h_r), sigmoid(i_z + h_z)
-    n = tanh(i_n + r * h_n)
+    hidden = h.shape[-1]
+    r, z = sigmoid(gi[..., :2 * hidden] + gh[..., :2 * hidden]).chunk(2, -1)  # one sigmoid for both gates
+    n = tanh(gi[..., 2 * hidden:] + r * gh[..., 2 * hidden:])
     return (n + z * (h - n),)  # (1 - z) * n + z * h
 
 
