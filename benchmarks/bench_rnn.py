@@ -1,6 +1,7 @@
 """RNN/LSTM/GRU: what the unrolled time loop costs to compile and to run, against PyTorch.
 
-`python benchmarks/bench_rnn.py [--seq 8 32] [--batch 32] [--hidden 128] [--steps 10] [--backend numpy llvm]`
+`python benchmarks/bench_rnn.py [--seq 8 32] [--batch 32] [--hidden 128] [--steps 10] [--backend numpy llvm]
+[--threads 2]`
 
 One training-shaped step per model (forward of a 2-layer module, batch_first, then backward of the summed
 output into every parameter and the input), with PyTorch's weights loaded through load_state_dict. The first
@@ -78,8 +79,9 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--backend", nargs="+", default=["numpy", "llvm"])
     ap.add_argument("--models", nargs="+", default=["LSTM", "GRU"])
+    ap.add_argument("--threads", type=int, default=harness.THREADS, help="BLAS, native and torch threads")
     args = ap.parse_args()
-    harness.pin_threads()
+    harness.pin_threads(args.threads)
     head = ["model", "seq", "backend", "kernels", "first step ms", "cached step ms", "recompiles", "torch ms",
             "torch/cached"]
     print("| " + " | ".join(head) + " |")
