@@ -14,7 +14,7 @@ import math
 from .. import dtypes
 from ..creation import arange, rand
 from ..elementwise import as_tensor, where
-from ..elementwise import gelu as _gelu, relu as _relu, sigmoid, tanh, silu, leaky_relu, elu, softplus  # noqa: F401
+from ..elementwise import gelu as _gelu, relu as _relu, sigmoid, tanh, silu, leaky_relu  # noqa: F401
 from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp  # noqa: F401
 from ..tensor import Tensor
 from .convolution import conv2d, unfold_patches  # noqa: F401
@@ -28,6 +28,11 @@ from .resize import interpolate  # noqa: F401
 from .losses import check_class_indices
 from .losses import (cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits)
+from .activations import (softplus, logsigmoid, hardtanh, relu6, hardsigmoid, hardswish, elu, celu, selu,  # noqa
+                          mish, softsign, softmin, glu, prelu, normalize)
+from .group_norm import group_norm, instance_norm  # noqa: F401
+from .shape import pixel_shuffle, pixel_unshuffle  # noqa: F401
+from .channel_dropout import dropout2d  # noqa: F401
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
