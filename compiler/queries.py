@@ -50,22 +50,25 @@ def readers_of(buffers, among) -> list:
     reads = {}  # id(node) -> whether its graph reads one of `buffers`
 
     def decide(root) -> bool:
-        stack = [(root, False)]
+        stack = [root]
         while stack:
-            n, ready = stack.pop()
+            n = stack[-1]
             k = id(n)
-            if k in reads and not ready:
+            if k in reads:
+                stack.pop()
                 continue
-            if n.op == "assign" and n is not root:
-                reads[k] = False
+            op = n.op
+            if op == "buffer" or (op == "assign" and n is not root):
+                reads[k] = op == "buffer" and id(n.arg) in buffers
+                stack.pop()
                 continue
-            srcs = n.srcs[1:] if n.op == "assign" else (n.srcs if n._value is None else ())
-            if ready:
-                reads[k] = (n.op == "buffer" and id(n.arg) in buffers) or any(reads[id(s)] for s in srcs)
+            srcs = n.srcs[1:] if op == "assign" else (n.srcs if n._value is None else ())
+            todo = [s for s in srcs if id(s) not in reads]
+            if todo:  # decide the sources first (a graph is acyclic: n comes back once they are)
+                stack += todo
                 continue
-            reads[k] = False  # while its sources are decided (a graph is acyclic: never read before then)
-            stack.append((n, True))
-            stack.extend((s, False) for s in srcs if id(s) not in reads)
+            reads[k] = any(reads[id(s)] for s in srcs)
+            stack.pop()
         return reads[id(root)]
 
     return [root for root in among if root._value is None and decide(root)]

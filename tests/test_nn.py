@@ -350,3 +350,17 @@ def test_module_errors():
         nn.BatchNorm2d(3)(tt.tensor(_x(2, 4, 3, 3)))
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
+
+
+def test_pending_assigns_registry_stays_bounded():
+    """A parameter is assigned again every step: this thread's registry of pending assigns holds it once."""
+    from tinytorch.live_tensors import PENDING_ASSIGNS
+    m = nn.Linear(4, 3)
+    opt = tt.optim.Adam(m.parameters(), lr=0.1)
+    sizes = []
+    for seed in range(6):
+        opt.zero_grad()
+        F.mse_loss(m(tt.tensor(_x(5, 4, seed=seed))), tt.tensor(_x(5, 3, seed=seed))).backward()
+        opt.step()
+        sizes.append(len(PENDING_ASSIGNS.refs))
+    assert max(sizes) <= 7, sizes  # weight, bias, their two moments each, the step counter

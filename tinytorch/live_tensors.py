@@ -66,11 +66,12 @@ class _PendingAssigns(threading.local):
         self.refs.append(weakref.ref(t))
 
     def take(self) -> list:
-        """The live tensors whose node is still a pending assign; forgets the rest."""
-        live = [t for t in (r() for r in self.refs) if t is not None and t._node.op == "assign"
-                and not is_computed(t._node)]
-        self.refs = [weakref.ref(t) for t in live]
-        return live
+        """The live tensors whose node is still a pending assign, each once (a parameter is assigned again every
+        step); forgets the rest."""
+        live = {id(t): t for t in (r() for r in self.refs) if t is not None and t._node.op == "assign"
+                and not is_computed(t._node)}
+        self.refs = [weakref.ref(t) for t in live.values()]
+        return list(live.values())
 
 
 PENDING_ASSIGNS = _PendingAssigns()
