@@ -11,6 +11,7 @@ import numpy as np
 from ..lazy import realize
 from ..tensor import Tensor
 from .module import Module
+from .running_stats import register_running_stats
 from .parameter import Parameter
 
 NORM_EPS = 1e-5
@@ -116,13 +117,7 @@ class InstanceNorm2d(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_parameters(self, num_features, d, affine, bias)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, d))
-            self.register_buffer("running_var", np.ones(num_features, d))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        register_running_stats(self, num_features, d, track_running_stats)
 
     def forward(self, input):
         if input.ndim not in (3, 4):

@@ -13,6 +13,7 @@ from ..lazy import realize
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
+from .running_stats import register_running_stats
 
 
 class _BatchNorm(Module):
@@ -30,13 +31,7 @@ class _BatchNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, d))
-            self.register_buffer("running_var", np.ones(num_features, d))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        register_running_stats(self, num_features, d, track_running_stats)
 
     def _check(self, input):
         if input.ndim not in self._dims:
