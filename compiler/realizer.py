@@ -226,9 +226,17 @@ def cache_size() -> int:
 
 
 def cached_programs() -> list:
-    """The Programs in the cache now, least recently used first (the profiler finds a runner's Program here)."""
+    """The Programs in the cache now, least recently used first (the profiler finds a runner's Program here):
+    a family gives the Programs of the batch sizes it serves, a refused family key none."""
     with _LOCK:
-        return list(_CACHE.values())
+        entries = list(_CACHE.values())
+    out = []
+    for e in entries:
+        if isinstance(e, Family):
+            out += list(e.programs.values())
+        elif not isinstance(e, _Refused):
+            out.append(e)
+    return out
 
 
 def cache_bytes() -> int:

@@ -13,11 +13,14 @@ from tinytorch import nn, optim, roofline_model as R
 from tinytorch.runtime import timing
 
 
-def _mlp_step():
+def _mlp_step(dynamic=False):
     model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x = tt.randn(8, 12).realize()
     y = tt.tensor(np.arange(8) % 3)
+    if dynamic:  # as DataLoader batches are: the step is served by a Program of a batch-size family
+        tt.mark_dynamic(x)
+        tt.mark_dynamic(y)
 
     def step():
         opt.zero_grad()
@@ -28,8 +31,9 @@ def _mlp_step():
     return step
 
 
-def test_every_kernel_of_every_run_is_recorded_with_the_programs_figures():
-    step = _mlp_step()
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_every_kernel_of_every_run_is_recorded_with_the_programs_figures(dynamic):
+    step = _mlp_step(dynamic)
     step()
     step()  # the first momentum step builds another graph; from here on one Program per step
     with tt.profile() as prof:
