@@ -83,12 +83,15 @@ def test_topk_puts_nan_above_everything_as_torch(n, k):
         _same(got.indices.numpy(), want.indices)
 
 
-def test_topk_values_are_the_k_best_on_a_long_row_with_ties():
-    x = _ties(4, 400)
-    x[np.isnan(x)] = 0.0
-    got = tt.topk(tt.tensor(x), 7)
-    _same(got.values.numpy(), torch.topk(torch.tensor(x), 7).values)
-    np.testing.assert_array_equal(np.take_along_axis(x, got.indices.numpy(), 1), got.values.numpy())
+@pytest.mark.parametrize("n,k", [(12, 5), (400, 7)])  # the full sort, and the partition path of a long row
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_with_ties_is_the_first_k_of_torchs_stable_sort(n, k, largest):
+    x = _ties(4, n)
+    want = torch.sort(torch.tensor(x), dim=-1, descending=largest, stable=True)
+    got = tt.topk(tt.tensor(x), k, largest=largest)
+    _same(got.values.numpy(), want.values[:, :k])
+    _same(got.indices.numpy(), want.indices[:, :k])
+    _same(got.values.numpy(), torch.topk(torch.tensor(x), k, largest=largest).values)
 
 
 def test_bad_arguments_name_the_op_and_the_shape():

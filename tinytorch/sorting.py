@@ -4,9 +4,8 @@ The dim is moved last (a free permute), `argsort` gives the int64 positions of a
 first k of them for topk), and the values are `gather`ed from x at those positions, so the gradient is
 gather's: each value's gradient goes back to the position it came from. NaN sorts above +inf, as in PyTorch.
 Our sort is always stable, so `stable=False` gives the stable order too (PyTorch allows any order of ties
-then). topk takes the first k of a stable descending (or, `largest=False`, ascending) sort; on a long row
-the op partitions first, so which of several elements tied at the k-th place are returned is unspecified,
-as in PyTorch.
+then). topk is exactly the first k of a stable descending (or, `largest=False`, ascending) sort, also on
+a long row where the op partitions first (PyTorch leaves the choice among ties at the k-th place open).
 """
 from __future__ import annotations
 

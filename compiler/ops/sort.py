@@ -7,7 +7,9 @@ these positions (the frontend's job), so the gradient is gather's (a scatter int
 needs none: indices carry no gradient. Other dims are moved last by a permute in the frontend.
 
 One `into` routine computes it for both backends (as the convolutions do): NumPy's stable sort, or for a
-small k (topk of a long row) `np.argpartition` to find the k candidates, then a stable sort of just those.
+small k (topk of a long row) a partition to find the k-th value, the k elements a stable sort would put
+first (ties at the k-th place resolved by position, so the result equals the full sort's), then a stable
+sort of just those.
 """
 from __future__ import annotations
 
@@ -38,6 +40,22 @@ def _stable_order(x, descending: bool):
     return (n - 1) - np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1]
 
 
+def _first_k(x, k: int, descending: bool):
+    """Row-ordered (..., k) positions of the elements the first k places of a stable sort hold, in O(n): the
+    k-th value v from np.partition, every element ordered before v, then the earliest elements equal to v."""
+    n = x.shape[-1]
+    v = np.partition(x, n - k if descending else k - 1, axis=-1)[..., n - k if descending else k - 1, None]
+    if x.dtype.kind == "f":
+        nan_x, nan_v = np.isnan(x), np.isnan(v)
+        before = (x > v) | (nan_x & ~nan_v) if descending else (x < v) | (~nan_x & nan_v)
+        equal = (x == v) | (nan_x & nan_v)
+    else:
+        before, equal = (x > v) if descending else (x < v), x == v
+    need = k - before.sum(-1, keepdims=True)
+    chosen = before | (equal & (np.cumsum(equal, -1) <= need))
+    return np.nonzero(chosen)[-1].reshape(x.shape[:-1] + (k,))
+
+
 def argsort_into(out, x, arg, copy_windows=None):
     """out (..., k) <- the first k positions of a stable sort of each row of x (..., n); `copy_windows` is
     the native backend's window copier, which this routine does not use."""
@@ -48,10 +66,8 @@ def argsort_into(out, x, arg, copy_windows=None):
     if k * PARTITION_RATIO > n:
         np.copyto(out, _stable_order(x, descending)[..., :k])
         return out
-    part = np.argpartition(x, n - k if descending else k - 1, axis=-1)
-    cand = np.sort(part[..., n - k:] if descending else part[..., :k], axis=-1)  # in row order: ties stay stable
-    order = _stable_order(np.take_along_axis(x, cand, -1), descending)
-    np.copyto(out, np.take_along_axis(cand, order, -1))
+    cand = _first_k(x, k, descending)
+    np.copyto(out, np.take_along_axis(cand, _stable_order(np.take_along_axis(x, cand, -1), descending), -1))
     return out
 
 
