@@ -52,13 +52,13 @@ def msort(x: TensorBase) -> TensorBase:
     return sort(x, 0).values
 
 
-def topk(x: TensorBase, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:  # noqa: A002
-    """(values, indices) of the k largest (smallest with `largest=False`) elements along dim, best first
-    (also with `sorted=False`, which PyTorch lets return any order)."""
-    d = normalize_dim(dim, x.shape, "topk")
+def topk(x: TensorBase, k: int, dim=None, largest: bool = True, sorted: bool = True) -> TopKResult:  # noqa: A002
+    """(values, indices) of the k largest (smallest with `largest=False`) elements along dim (the last when
+    None), best first (also with `sorted=False`, which PyTorch lets return any order)."""
+    d = normalize_dim(-1 if dim is None else dim, x.shape, "topk")
     n = x.shape[d] if x.ndim else 1
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= n:
-        raise ValueError(f"topk: k={k!r} is out of range for dim {dim} of size {n} of a tensor of shape "
+        raise ValueError(f"topk: k={k!r} is out of range for dim {d} of size {n} of a tensor of shape "
                          f"{tuple(x.shape)}; pick k in [0, {n}]")
     if x.dtype.kind == "b":
         raise TypeError(f"topk: does not take bool tensors (as PyTorch), got bool{list(x.shape)}; "
