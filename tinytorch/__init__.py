@@ -36,7 +36,7 @@ from .math_ops import (isnan, isinf, isposinf, isneginf, isfinite, isreal, nan_t
 from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatter, scatter_reduce,  # noqa
                            index_add, take_along_dim, scatter_add)
 from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
-from .shape_ops import (diagonal, diag, diag_embed, trace, roll, repeat_interleave, meshgrid, unbind,  # noqa
+from .shape_ops import (diagonal, diag, diag_embed, trace, tril, triu, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
 from .einsum import einsum  # noqa
 from .devices import device, Generator, inference_mode, set_grad_enabled, is_tensor, numel, cuda  # noqa
