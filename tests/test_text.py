@@ -5,6 +5,7 @@ occurrence before each merge), to a merge sequence worked out by hand, and to th
 (compression); every tokenizer round-trips random Unicode (hypothesis). The char tokenizer is held to
 tinytorch.data's CharDataset. Nothing touches the network.
 """
+import dataclasses
 import functools
 import json
 from collections import Counter
@@ -357,6 +358,19 @@ def test_a_missing_corpus_names_the_file_where_it_looked_and_the_way_out(tmp_pat
         T.load_text("tinyshakespeare")
     with pytest.raises(D.DatasetNotFoundError, match=rf"(?s)text file novel.txt: not found in {tmp_path}"):
         T.TextDataset("novel.txt")
+
+
+def test_download_fetches_a_registered_corpus_and_checks_it(tmp_path, monkeypatch):
+    real = T.find_text("tinyshakespeare", root=data_dir())
+    corpus = T.CORPORA["tinyshakespeare"]
+    monkeypatch.setitem(T.CORPORA, "tinyshakespeare", dataclasses.replace(corpus, url=real.resolve().as_uri()))
+    text = T.load_text("tinyshakespeare", root=tmp_path / "fresh", download=True)
+    assert text == shakespeare() and (tmp_path / "fresh" / "tinyshakespeare.txt").is_file()
+    (tmp_path / "other.txt").write_text("not shakespeare")
+    monkeypatch.setitem(T.CORPORA, "tinyshakespeare",
+                        dataclasses.replace(corpus, url=(tmp_path / "other.txt").as_uri()))
+    with pytest.raises(D.DatasetCorruptError, match="downloaded file has sha256"):
+        T.load_text("tinyshakespeare", root=tmp_path / "again", download=True)
 
 
 def test_a_truncated_or_non_utf8_file_is_named(tmp_path):
