@@ -4,7 +4,8 @@
 of letters, of digits, or of other non-space characters, each with at most one leading space, and runs of
 whitespace (the last space of a run before a word stays with the word). GPT-2 writes \\p{L} and \\p{N}, which
 Python's `re` lacks: here a letter is a word character that is neither a decimal digit nor '_', so a few
-numeric characters (superscripts, Roman numerals) count as letters. Every character of the input lands in
+numeric characters (superscripts, Roman numerals) count as letters. Whitespace is Unicode's White_Space, as
+in GPT-2 (Python's `re` also counts the separators \\x1c-\\x1f as whitespace). Every character of the input lands in
 exactly one piece, so joining the pieces gives the text back: merges never cross a piece, and any string
 round-trips.
 
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import re
 
-WORD_PATTERN = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
+_SPACE = r"[^\S\x1c-\x1f]"  # Unicode White_Space, as GPT-2's `regex` has it: `re`'s \s adds \x1c-\x1f
+_NOT_SPACE = r"[\S\x1c-\x1f]"
+WORD_PATTERN = re.compile(rf"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|[_\x1c-\x1f])+"""
+                          rf"""|{_SPACE}+(?!{_NOT_SPACE})|{_SPACE}+""")
 
 
 def split_words(text: str) -> list:
