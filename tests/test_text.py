@@ -37,6 +37,11 @@ def shakespeare():
     return T.load_text("tinyshakespeare", root=data_dir())
 
 
+@functools.lru_cache(maxsize=None)
+def shakespeare_bpe():
+    return T.ByteLevelBPE.train(shakespeare(), 512)
+
+
 def naive_train(text, vocab_size, min_frequency=2):
     """BPE as its definition reads: every word occurrence, every pair recounted before each merge."""
     words = [list(w.encode("utf-8")) for w in split_words(text)]
@@ -83,6 +88,7 @@ def test_char_tokenizer_matches_char_dataset_on_tinyshakespeare():
 def test_char_tokenizer_unknown_character_names_it_and_what_to_do():
     tok = T.CharTokenizer.from_text("hello world")
     assert tok.chars == [" ", "d", "e", "h", "l", "o", "r", "w"] and tok.encode("he") == [3, 2]
+    assert repr(tok) == "CharTokenizer(vocab_size=8)"
     with pytest.raises(T.UnknownCharacterError, match=r"'é' \(U\+00E9\) at position 2 .* \(CharTokenizer.from_text.*ByteLevelBPE"):
         tok.encode("heé")
     with pytest.raises(ValueError, match="token id 8 is outside the vocabulary 0..7"):
@@ -186,8 +192,7 @@ def test_bpe_training_refuses_a_vocab_below_the_bytes():
 
 
 def test_bpe_on_tinyshakespeare_compresses_and_round_trips():
-    text = shakespeare()
-    bpe = T.ByteLevelBPE.train(text, 512)
+    text, bpe = shakespeare(), shakespeare_bpe()
     assert bpe.vocab_size == 512
     ids = bpe.encode_array(text)
     assert ids.dtype == np.int64 and len(ids) < 0.6 * len(text.encode("utf-8"))
@@ -333,12 +338,13 @@ def test_lm_dataset_feeds_the_data_loader():
 
 
 def test_text_dataset_with_bpe_on_tinyshakespeare():
-    text = shakespeare()
-    bpe = T.ByteLevelBPE.train(text[:100_000], 300)
+    text, bpe = shakespeare(), shakespeare_bpe()
     ds = T.TextDataset("tinyshakespeare", tokenizer=bpe, root=data_dir(), block_size=32)
-    assert ds.vocab_size == 300 and bpe.decode(ds.ids) == text
+    assert ds.vocab_size == 512 and len(ds.ids) < 0.6 * len(text)
+    assert repr(ds) == (f"TextDataset({len(ds.ids)} tokens: train {len(ds.splits['train'])}, val "
+                        f"{len(ds.splits['val'])}; ByteLevelBPE(vocab_size=512, merges=256), block_size=32)")
     x, y = ds.get_batch("train", 2, seed=0)
-    assert x.shape == (2, 32) and int(x.numpy().max()) < 300
+    assert x.shape == (2, 32) and int(x.numpy().max()) < 512
     assert bpe.decode(ds.splits["train"]) + bpe.decode(ds.splits["val"]) == text
 
 

@@ -52,6 +52,9 @@ class ByteLevelBPE(Tokenizer):
     def vocab_size(self) -> int:
         return len(self.token_bytes)
 
+    def __repr__(self):
+        return f"ByteLevelBPE(vocab_size={self.vocab_size}, merges={len(self.merges)})"
+
     def _encode_word(self, word: str) -> list:
         ids, ranks = list(word.encode("utf-8")), self.ranks
         while len(ids) > 1:

@@ -44,6 +44,9 @@ class CharTokenizer(Tokenizer):
     def vocab_size(self) -> int:
         return len(self.chars)
 
+    def __repr__(self):
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
     def encode(self, text: str) -> list:
         stoi = self.stoi
         try:

@@ -81,6 +81,10 @@ class TextDataset:
     def vocab_size(self) -> int:
         return self.tokenizer.vocab_size
 
+    def __repr__(self):
+        return (f"TextDataset({len(self.ids)} tokens: train {len(self.splits['train'])}, val "
+                f"{len(self.splits['val'])}; {self.tokenizer!r}, block_size={self.block_size})")
+
     def _split(self, split: str) -> np.ndarray:
         if split not in SPLITS:
             raise ValueError(f"TextDataset: split must be 'train' or 'val', got {split!r}")
