@@ -360,6 +360,8 @@ def test_dataset_errors_are_clear():
         ds.get_batch("val", 2, block_size=100)
     with pytest.raises(ValueError, match="pass generator= or seed=, not both"):
         ds.get_batch("train", 2, seed=1, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="generator must be a numpy.random.Generator .* got int; pass an int as seed="):
+        ds.get_batch("train", 2, generator=5)
 
 
 # ---------------------------------------------------------------- finding the text

@@ -58,7 +58,11 @@ def _generator(generator, seed) -> np.random.Generator:
         return np.random.default_rng(seed)
     if generator is None:
         return RNG.gen
-    return getattr(generator, "gen", generator)  # a tinytorch.Generator holds a NumPy one
+    gen = getattr(generator, "gen", generator)  # a tinytorch.Generator holds a NumPy one
+    if not isinstance(gen, np.random.Generator):
+        raise TypeError(f"get_batch: generator must be a numpy.random.Generator or a tinytorch.Generator, got "
+                        f"{type(generator).__name__}; pass an int as seed= instead")
+    return gen
 
 
 class TextDataset:
