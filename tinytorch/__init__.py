@@ -45,7 +45,7 @@ from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # n
 from .dynamic import mark_dynamic  # noqa: F401
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa
-from . import viz, data, nn, optim  # noqa: F401
+from . import viz, data, nn, optim, text  # noqa: F401
 from .serialization import save, load, CheckpointError  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
 from .profiler import profile  # noqa: F401  (where time goes)
