@@ -38,7 +38,7 @@ from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatte
 from .scan import cumsum, cumprod, cummax, cummin, logcumsumexp  # noqa
 from .sorting import sort, argsort, msort, topk  # noqa
 from .sampling import multinomial  # noqa
-from .shape_ops import (diagonal, diag, diag_embed, trace, roll, repeat_interleave, meshgrid, unbind,  # noqa
+from .shape_ops import (diagonal, diag, diag_embed, trace, tril, triu, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
 from .einsum import einsum  # noqa
 from .devices import device, Generator, inference_mode, set_grad_enabled, is_tensor, numel, cuda  # noqa
@@ -47,7 +47,7 @@ from .lazy import realize, eager, is_eager, stats, reset_stats, clear_cache  # n
 from .dynamic import mark_dynamic  # noqa: F401
 from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # noqa
 from .backend import set_backend, get_backend, using_backend  # noqa
-from . import viz, data, nn, optim  # noqa: F401
+from . import viz, data, nn, optim, text  # noqa: F401
 from .serialization import save, load, CheckpointError  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
 from .profiler import profile  # noqa: F401  (where time goes)

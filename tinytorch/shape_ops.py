@@ -1,5 +1,5 @@
-"""Shape ops built on the movement primitives: diag/diagonal/trace, roll, repeat_interleave, Tensor.unfold,
-meshgrid, unbind, tensor_split and the h/v/d/column stacks.
+"""Shape ops built on the movement primitives: diag/diagonal/trace, tril/triu, roll, repeat_interleave,
+Tensor.unfold, meshgrid, unbind, tensor_split and the h/v/d/column stacks.
 
 Each picks elements with `index_select` (a gather) at indices known when the graph is built, so they fold
 to constants and the gradient is gather's (a scatter_add). `repeat_interleave` with a tensor of counts
@@ -11,7 +11,7 @@ import numpy as np
 
 from . import dtypes
 from .dims import normalize_dim
-from .elementwise import as_tensor, broadcast_shapes
+from .elementwise import as_tensor, broadcast_shapes, where
 from .movement import cat, index_select, split
 from .tensor_base import TensorBase
 
@@ -63,6 +63,26 @@ def trace(x: TensorBase) -> TensorBase:
     if x.ndim != 2:
         raise ValueError(f"trace: takes a 2-d tensor, got shape {x.shape}")
     return diagonal(x).sum()
+
+
+def _band(x: TensorBase, diagonal: int, op: str, keep_lower: bool) -> TensorBase:
+    """x with the elements on one side of a diagonal of its last two dims zeroed (the mask is a constant)."""
+    if x.ndim < 2:
+        raise ValueError(f"{op}: needs a tensor of at least 2 dims, got shape {x.shape}")
+    n, m = x.shape[-2:]
+    offset = np.arange(m)[None, :] - np.arange(n)[:, None]  # column - row: 0 on the main diagonal
+    keep = offset <= diagonal if keep_lower else offset >= diagonal
+    return where(as_tensor(keep), x, as_tensor(0, x.dtype))
+
+
+def tril(x: TensorBase, diagonal: int = 0) -> TensorBase:
+    """The lower triangle (on and below `diagonal` of the last two dims), the rest zero, as PyTorch."""
+    return _band(x, diagonal, "tril", keep_lower=True)
+
+
+def triu(x: TensorBase, diagonal: int = 0) -> TensorBase:
+    """The upper triangle (on and above `diagonal` of the last two dims), the rest zero, as PyTorch."""
+    return _band(x, diagonal, "triu", keep_lower=False)
 
 
 def roll(x: TensorBase, shifts, dims=None) -> TensorBase:
@@ -195,6 +215,8 @@ class ShapeMixin:
     diag = diag
     diag_embed = diag_embed
     trace = trace
+    tril = tril
+    triu = triu
     roll = roll
     repeat_interleave = repeat_interleave
     unfold = unfold

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from ..creation import arange, rand
+from ..creation import arange
 from ..elementwise import as_tensor, where
 from ..elementwise import gelu as _gelu, relu as _relu, sigmoid, tanh, silu, leaky_relu  # noqa: F401
 from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp  # noqa: F401
@@ -33,6 +33,8 @@ from .activations import (softplus, logsigmoid, hardtanh, relu6, hardsigmoid, ha
 from .group_norm import group_norm, instance_norm  # noqa: F401
 from .shape import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .channel_dropout import dropout2d  # noqa: F401
+from .attention import scaled_dot_product_attention  # noqa: F401
+from .dropout import dropout  # noqa: F401
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -59,22 +61,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"or fix the layer's in_features")
     out = input @ weight.T
     return out + bias if bias is not None else out
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training.
-
-    The mask comes from `tinytorch.rand`, whose seed is a fresh input buffer each call: every step draws a new
-    mask with the same compiled Program.
-    """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
-    keep = rand(input.shape, dtype=input.dtype if input.dtype.kind == "f" else dtypes.float32) >= p
-    return where(keep, input * (1.0 / (1.0 - p)), 0.0)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:

@@ -1,0 +1,59 @@
+"""Scaled dot-product attention, PyTorch's `F.scaled_dot_product_attention`, composed from tensor ops.
+
+softmax(q kᵀ · scale + mask) v over the last two dims; every dim before them is a batch dim (heads too) and
+broadcasts. The T×T score matrix is an ordinary node of the graph here; the compiler's attention pass finds
+this shape of graph and runs it as one streaming kernel instead (see docs/DESIGN.md, "Attention").
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..elementwise import as_tensor, where
+from ..reduce import softmax
+from ..tensor_base import TensorBase
+from .dropout import dropout
+
+
+def _check(q, k, v, attn_mask, is_causal):
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention: q, k, v need (..., L, E), (..., S, E), (..., S, Ev); "
+                         f"got {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: q {q.shape} and k {k.shape} must share the last dim, "
+                         f"k and v {v.shape} the key dim (-2)")
+    if q.dtype.kind != "f" or q.dtype != k.dtype or q.dtype != v.dtype:
+        raise TypeError(f"scaled_dot_product_attention: q, k, v must share one floating dtype, got "
+                        f"{q.dtype.name}, {k.dtype.name}, {v.dtype.name}")
+    if attn_mask is not None and is_causal:
+        raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal=True, not both "
+                         "(fold the causal mask into attn_mask)")
+
+
+def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: TensorBase, attn_mask=None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale=None,
+                                 enable_gqa: bool = False) -> TensorBase:
+    """softmax(query keyᵀ · scale + mask) value, as PyTorch: `attn_mask` bool (True takes part) or float
+    (added to the scores), broadcast to (..., L, S); `is_causal` masks key j > query i (top-left aligned);
+    `scale` defaults to 1/sqrt(E); `dropout_p` drops attention weights (pass 0.0 when not training)."""
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    _check(q, k, v, attn_mask, is_causal)
+    if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        rep = q.shape[-3] // k.shape[-3]
+        k, v = k.repeat_interleave(rep, dim=-3), v.repeat_interleave(rep, dim=-3)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scores = (q @ k.transpose(-2, -1)) * scale
+    L, S = q.shape[-2], k.shape[-2]
+    if is_causal:
+        attn_mask = as_tensor(np.tril(np.ones((L, S), dtype=bool)))
+    if attn_mask is not None:
+        attn_mask = as_tensor(attn_mask)
+        if attn_mask.dtype.kind == "b":
+            scores = where(attn_mask, scores, as_tensor(-math.inf, scores.dtype))
+        else:
+            scores = scores + attn_mask.to(scores.dtype)
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
