@@ -7,9 +7,9 @@ these positions (the frontend's job), so the gradient is gather's (a scatter int
 needs none: indices carry no gradient. Other dims are moved last by a permute in the frontend.
 
 One `into` routine computes it for both backends (as the convolutions do): NumPy's stable sort, or for a
-small k (topk of a long row) a partition to find the k-th value, the k elements a stable sort would put
-first (ties at the k-th place resolved by position, so the result equals the full sort's), then a stable
-sort of just those.
+small k (topk of a long row) `np.argpartition` for the k elements a stable sort would put first (ties at
+the k-th place resolved by position when they straddle its cut, so the result equals the full sort's), then
+a stable sort of just those.
 """
 from __future__ import annotations
 
@@ -40,19 +40,29 @@ def _stable_order(x, descending: bool):
     return (n - 1) - np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1]
 
 
+def _equal(x, v):
+    """x == v per row, NaN equal to NaN (the k-th value of a row may be a NaN)."""
+    return (x == v) | (np.isnan(x) & np.isnan(v)) if x.dtype.kind == "f" else x == v
+
+
 def _first_k(x, k: int, descending: bool):
-    """Row-ordered (..., k) positions of the elements the first k places of a stable sort hold, in O(n): the
-    k-th value v from np.partition, every element ordered before v, then the earliest elements equal to v."""
+    """Row-ordered (..., k) positions of the elements the first k places of a stable sort hold, in O(n):
+    `np.argpartition`'s k, unless elements equal to the k-th value v lie on both sides of its cut (then
+    which of them it took is arbitrary): then every element ordered before v and the earliest equal ones."""
     n = x.shape[-1]
-    v = np.partition(x, n - k if descending else k - 1, axis=-1)[..., n - k if descending else k - 1, None]
+    kth = n - k if descending else k - 1
+    part = np.argpartition(x, kth, axis=-1)
+    cand = np.sort(part[..., n - k:] if descending else part[..., :k], axis=-1)
+    v = np.take_along_axis(x, part[..., kth:kth + 1], -1)
+    equal = _equal(x, v)
+    if (equal.sum(-1) == _equal(np.take_along_axis(x, cand, -1), v).sum(-1)).all():
+        return cand
     if x.dtype.kind == "f":
         nan_x, nan_v = np.isnan(x), np.isnan(v)
         before = (x > v) | (nan_x & ~nan_v) if descending else (x < v) | (~nan_x & nan_v)
-        equal = (x == v) | (nan_x & nan_v)
     else:
-        before, equal = (x > v) if descending else (x < v), x == v
-    need = k - before.sum(-1, keepdims=True)
-    chosen = before | (equal & (np.cumsum(equal, -1) <= need))
+        before = (x > v) if descending else (x < v)
+    chosen = before | (equal & (np.cumsum(equal, -1) <= k - before.sum(-1, keepdims=True)))
     return np.nonzero(chosen)[-1].reshape(x.shape[:-1] + (k,))
 
 
