@@ -9,7 +9,7 @@ parameter; `state_dict()` still lists them per parameter, as PyTorch's does.
 
 A subclass gives `_new_state` (its per-element buffers), `_advance` (the counter's update and the 0-d
 float64 factors of this step) and `_update(p, grad, group, state, lr, *factors)`, the factors cast to
-the parameter's dtype once per dtype.
+the parameter's dtype once per dtype (a bool factor, a step-dependent switch, stays bool).
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class CountedOptimizer(Optimizer):
                 factors[key] = (values, {})
             values, per_dtype = factors[key]
             if p.dtype not in per_dtype:
-                per_dtype[p.dtype] = tuple(v.to(p.dtype) for v in values)
+                per_dtype[p.dtype] = tuple(v if v.dtype == dtypes.bool else v.to(p.dtype) for v in values)
             out += self._update(p, grad, group, state, lr, *per_dtype[p.dtype])
         return out
 

@@ -46,6 +46,14 @@ class Update:
     def maximum(self, a, b): return C.build("maximum", self.node(a), self.node(b))
     def neg(self, a): return C.build("neg", self.node(a))
     def sqrt(self, a): return C.build("sqrt", self.node(a))
+    def abs(self, a): return C.build("abs", self.node(a))
+    def where(self, cond, a, b): return C.build("where", self.node(cond), self.node(a), self.node(b))
+
+    def lerp(self, start, end, weight: float):
+        """torch.lerp with a Python weight, in torch's two forms (the second is exact at weight 1)."""
+        if weight < 0.5:
+            return self.add(start, self.mul(self.sub(end, start), weight))
+        return self.sub(end, self.mul(self.sub(end, start), 1 - weight))
 
 
 def assign(target: Tensor, value) -> Tensor:
