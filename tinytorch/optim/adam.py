@@ -30,14 +30,14 @@ class Adam(CountedOptimizer):
         return state
 
     def _advance(self, group, state, lr):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         step, t = self._next_step(state)
         bias1 = 1 - tt_pow(beta1, t)
         bias2_sqrt = (1 - tt_pow(beta2, t)).sqrt()
         return [step], (lr / bias1, bias2_sqrt)
 
     def _update(self, p, grad, group, state, lr, step_size, bias2_sqrt):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         wd, eps = group["weight_decay"], group["eps"]
         u = Update(p)
         grad = u.node(grad)
@@ -49,7 +49,7 @@ class Adam(CountedOptimizer):
         elif wd:
             grad = u.add(grad, u.mul(p, wd))
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        assign(m, u.add(m, u.mul(u.sub(grad, m), 1 - beta1)))  # torch's lerp for weights below 0.5
+        assign(m, u.lerp(m, grad, 1 - beta1))
         assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, grad), 1 - beta2)))
         second, out = v, [m, v]
         if group["amsgrad"]:

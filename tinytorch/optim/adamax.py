@@ -19,10 +19,10 @@ class Adamax(CountedOptimizer):
 
     def _advance(self, group, state, lr):
         step, t = self._next_step(state)
-        return [step], (lr / (1 - tt_pow(group["betas"][0], t)),)
+        return [step], (lr / (1 - tt_pow(self._hyper(group, "beta1"), t)),)
 
     def _update(self, p, grad, group, state, lr, clr):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         u = Update(p)
         grad = u.neg(grad) if group["maximize"] else u.node(grad)
         if group["weight_decay"]:

@@ -35,7 +35,7 @@ class NAdam(CountedOptimizer):
         return {"exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
 
     def _advance(self, group, state, lr):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         step, t = self._next_step(state)
         mu = beta1 * (1.0 - 0.5 * tt_pow(_MU_BASE, t * group["momentum_decay"]))
         mu_next = beta1 * (1.0 - 0.5 * tt_pow(_MU_BASE, (t + 1) * group["momentum_decay"]))
@@ -47,7 +47,7 @@ class NAdam(CountedOptimizer):
         return [step, prod], (grad_size, avg_size, 1 - tt_pow(beta2, t))
 
     def _update(self, p, grad, group, state, lr, grad_size, avg_size, bias2):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         wd = group["weight_decay"]
         u = Update(p)
         grad = u.neg(grad) if group["maximize"] else u.node(grad)

@@ -26,7 +26,7 @@ class RAdam(CountedOptimizer):
         return {"exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
 
     def _advance(self, group, state, lr):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         step, t = self._next_step(state)
         bias2 = 1 - tt_pow(beta2, t)
         rho_inf = 2 / (1 - beta2) - 1
@@ -37,7 +37,7 @@ class RAdam(CountedOptimizer):
         return [step], (1 - tt_pow(beta1, t), lr, bias2.sqrt(), rect, rectified)
 
     def _update(self, p, grad, group, state, lr, bias1, lr_cast, bias2_sqrt, rect, rectified):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
         wd = group["weight_decay"]
         u = Update(p)
         grad = u.neg(grad) if group["maximize"] else u.node(grad)

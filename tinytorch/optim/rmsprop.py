@@ -44,7 +44,7 @@ class RMSprop(CountedOptimizer):
         avg = u.add(avg, eps)
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
-            assign(buf, u.add(u.mul(buf, group["momentum"]), u.div(grad, avg)))
+            assign(buf, u.add(u.mul(buf, self._hyper(group, "momentum", p.dtype)), u.div(grad, avg)))
             out.append(buf)
             assign(p, u.sub(p, u.mul(buf, lr_cast)))
         else:

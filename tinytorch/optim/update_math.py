@@ -49,11 +49,16 @@ class Update:
     def abs(self, a): return C.build("abs", self.node(a))
     def where(self, cond, a, b): return C.build("where", self.node(cond), self.node(a), self.node(b))
 
-    def lerp(self, start, end, weight: float):
-        """torch.lerp with a Python weight, in torch's two forms (the second is exact at weight 1)."""
-        if weight < 0.5:
-            return self.add(start, self.mul(self.sub(end, start), weight))
-        return self.sub(end, self.mul(self.sub(end, start), 1 - weight))
+    def lerp(self, start, end, weight):
+        """torch.lerp in torch's two forms (the second is exact at weight 1), picked in Python for a number and
+        by `where` for a 0-d tensor (a weight that is data, such as 1 - a cycled beta1)."""
+        if not isinstance(weight, Tensor):
+            if weight < 0.5:
+                return self.add(start, self.mul(self.sub(end, start), weight))
+            return self.sub(end, self.mul(self.sub(end, start), 1 - weight))
+        w = weight.to(self.dtype)
+        diff = self.sub(end, start)
+        return self.where(w < 0.5, self.add(start, self.mul(diff, w)), self.sub(end, self.mul(diff, 1 - w)))
 
 
 def assign(target: Tensor, value) -> Tensor:
