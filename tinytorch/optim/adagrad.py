@@ -38,5 +38,5 @@ class Adagrad(CountedOptimizer):
         s = state["sum"]
         assign(s, u.add(s, u.mul(grad, grad)))
         std = u.add(u.sqrt(s), group["eps"])
-        assign(p, u.sub(p, u.mul(u.div(grad, std), clr)))
+        assign(p, u.sub(p, u.div(u.mul(grad, clr), std)))
         return [s, p]

@@ -30,5 +30,5 @@ class Adamax(CountedOptimizer):
         m, n = state["exp_avg"], state["exp_inf"]
         assign(m, u.lerp(m, grad, 1 - beta1))
         assign(n, u.maximum(u.mul(n, beta2), u.add(u.abs(grad), group["eps"])))
-        assign(p, u.sub(p, u.mul(u.div(m, n), clr)))
+        assign(p, u.sub(p, u.div(u.mul(m, clr), n)))
         return [m, n, p]

@@ -58,8 +58,8 @@ class NAdam(CountedOptimizer):
             grad = u.add(grad, u.mul(p, wd))
         m, v = state["exp_avg"], state["exp_avg_sq"]
         assign(m, u.lerp(m, grad, 1 - beta1))
-        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, grad), 1 - beta2)))
+        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, 1 - beta2), grad)))
         denom = u.add(u.sqrt(u.div(v, bias2)), group["eps"])
-        param = u.sub(param, u.mul(u.div(grad, denom), grad_size))
-        assign(p, u.sub(param, u.mul(u.div(m, denom), avg_size)))
+        param = u.sub(param, u.div(u.mul(grad, grad_size), denom))
+        assign(p, u.sub(param, u.div(u.mul(m, avg_size), denom)))
         return [m, v, p]

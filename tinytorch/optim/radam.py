@@ -48,7 +48,7 @@ class RAdam(CountedOptimizer):
             grad = u.add(grad, u.mul(p, wd))
         m, v = state["exp_avg"], state["exp_avg_sq"]
         assign(m, u.lerp(m, grad, 1 - beta1))
-        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, grad), 1 - beta2)))
+        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, 1 - beta2), grad)))
         step = u.mul(u.div(m, bias1), lr_cast)
         adaptive = u.div(bias2_sqrt, u.add(u.sqrt(v), group["eps"]))
         step = u.where(rectified, u.mul(u.mul(step, adaptive), rect), step)

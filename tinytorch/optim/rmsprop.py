@@ -32,7 +32,7 @@ class RMSprop(CountedOptimizer):
         if wd:
             grad = u.add(grad, u.mul(p, wd))
         sq = state["square_avg"]
-        assign(sq, u.add(u.mul(sq, alpha), u.mul(u.mul(grad, grad), 1 - alpha)))
+        assign(sq, u.add(u.mul(sq, alpha), u.mul(u.mul(grad, 1 - alpha), grad)))
         out = [sq]
         if group["centered"]:
             gavg = state["grad_avg"]
@@ -48,5 +48,5 @@ class RMSprop(CountedOptimizer):
             out.append(buf)
             assign(p, u.sub(p, u.mul(buf, lr_cast)))
         else:
-            assign(p, u.sub(p, u.mul(u.div(grad, avg), lr_cast)))
+            assign(p, u.sub(p, u.div(u.mul(grad, lr_cast), avg)))
         return out + [p]

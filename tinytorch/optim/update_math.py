@@ -7,6 +7,8 @@ half of a plain training step's optimizer build. `Update` builds each op with on
 exactly the nodes the Tensor ops make (a Python number is a `const` of the update's shape and dtype, a 0-d
 tensor is reshaped to the rank and expanded, as broadcasting does it), so the compiled Program is the same.
 Only no_grad differs: an update built under no_grad has no `detach` nodes (nothing differentiates an update).
+The optimizers keep PyTorch's rounding order: its addcmul is self + (value * t1) * t2, its addcdiv
+self + (value * t1) / t2, and a scalar is cast to the parameter's dtype before it meets a tensor.
 """
 from __future__ import annotations
 
