@@ -16,23 +16,9 @@ import torch
 import tinytorch as tt
 import tinytorch.nn.functional as F
 from tinytorch import nn
+from test_optim import _batches, _mlp_pair
 
 L, TL = tt.optim.lr_scheduler, torch.optim.lr_scheduler
-
-
-def _mlp_pair():
-    """A TinyTorch MLP and a torch copy with the same weights."""
-    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
-    tm = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
-    with torch.no_grad():
-        for p, tp in zip(m.parameters(), tm.parameters()):
-            tp.copy_(torch.from_numpy(p.numpy()))
-    return m, tm
-
-
-def _batches(n=20, seed=1):
-    r = np.random.default_rng(seed)
-    return [(r.standard_normal((6, 5)).astype(np.float32), r.integers(0, 3, 6)) for _ in range(n)]
 
 
 def _step_both(opt, topt, m, tm, x, y):

@@ -13,6 +13,7 @@ from ..elementwise import pow as tt_pow
 from .checks import betas_in_range, non_negative
 from .counted import CountedOptimizer, zeros_state
 from .optimizer import state_buffer
+from .adam_moments import decay_and_moments
 from .update_math import Update, assign
 
 _MU_BASE = 0.96  # the base of the momentum decay schedule (Dozat's NAdam paper, as PyTorch)
@@ -47,18 +48,8 @@ class NAdam(CountedOptimizer):
         return [step, prod], (grad_size, avg_size, 1 - tt_pow(beta2, t))
 
     def _update(self, p, grad, group, state, lr, grad_size, avg_size, bias2):
-        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
-        wd = group["weight_decay"]
         u = Update(p)
-        grad = u.neg(grad) if group["maximize"] else u.node(grad)
-        param = p
-        if wd and group["decoupled_weight_decay"]:
-            param = u.mul(p, (1 - lr * wd).to(p.dtype))
-        elif wd:
-            grad = u.add(grad, u.mul(p, wd))
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        assign(m, u.lerp(m, grad, 1 - beta1))
-        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, 1 - beta2), grad)))
+        param, grad, m, v = decay_and_moments(u, p, grad, group, state, lr, self._hyper(group, "beta1"))
         denom = u.add(u.sqrt(u.div(v, bias2)), group["eps"])
         param = u.sub(param, u.div(u.mul(grad, grad_size), denom))
         assign(p, u.sub(param, u.div(u.mul(m, avg_size), denom)))

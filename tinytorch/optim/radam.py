@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..elementwise import pow as tt_pow, where
 from .checks import betas_in_range, non_negative
 from .counted import CountedOptimizer, zeros_state
+from .adam_moments import decay_and_moments
 from .update_math import Update, assign
 
 _RHO_RECTIFY = 5.0  # the variance of the adaptive rate is tractable above this rho_t (Liu et al., as PyTorch)
@@ -37,18 +38,8 @@ class RAdam(CountedOptimizer):
         return [step], (1 - tt_pow(beta1, t), lr, bias2.sqrt(), rect, rectified)
 
     def _update(self, p, grad, group, state, lr, bias1, lr_cast, bias2_sqrt, rect, rectified):
-        beta1, beta2 = self._hyper(group, "beta1"), group["betas"][1]
-        wd = group["weight_decay"]
         u = Update(p)
-        grad = u.neg(grad) if group["maximize"] else u.node(grad)
-        param = p
-        if wd and group["decoupled_weight_decay"]:
-            param = u.mul(p, (1 - lr * wd).to(p.dtype))
-        elif wd:
-            grad = u.add(grad, u.mul(p, wd))
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        assign(m, u.lerp(m, grad, 1 - beta1))
-        assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, 1 - beta2), grad)))
+        param, _, m, v = decay_and_moments(u, p, grad, group, state, lr, self._hyper(group, "beta1"))
         step = u.mul(u.div(m, bias1), lr_cast)
         adaptive = u.div(bias2_sqrt, u.add(u.sqrt(v), group["eps"]))
         step = u.where(rectified, u.mul(u.mul(step, adaptive), rect), step)
