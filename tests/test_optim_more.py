@@ -22,15 +22,16 @@ L, TL = tt.optim.lr_scheduler, torch.optim.lr_scheduler
 
 
 def _step_both(opt, topt, m, tm, x, y):
-    opt.zero_grad()
-    loss = F.cross_entropy(m(tt.tensor(x)), tt.tensor(y))
-    loss.backward()
-    opt.step()
-    topt.zero_grad()
-    tloss = torch.nn.functional.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y))
-    tloss.backward()
-    topt.step()
-    return loss.item(), tloss.item()
+    """One training step of each framework on the same batch; returns both losses."""
+    losses = []
+    for o, model, X, Y, lib in ((opt, m, tt.tensor(x), tt.tensor(y), F),
+                                (topt, tm, torch.from_numpy(x), torch.from_numpy(y), torch.nn.functional)):
+        o.zero_grad()
+        loss = lib.cross_entropy(model(X), Y)
+        loss.backward()
+        o.step()
+        losses.append(loss.item())
+    return losses
 
 
 def _assert_same_weights(m, tm, rtol=1e-5, atol=1e-6):
