@@ -33,6 +33,7 @@ from ...runtime import blas, parallel
 from .table import build, declare, shapes
 
 BLOCK = 128  # the default tile edge: a 128 x 128 float32 tile of scores (64 KiB) stays in L2 with its operands
+GROUP_BYTES = 1 << 20  # the score tiles of one group of batch indices, computed by one batched BLAS call
 
 
 def _batch(srcs) -> tuple:
@@ -84,118 +85,140 @@ def _grad_rule(srcs, arg):
 
 
 # ---------------------------------------------------------------- the routines (both backends call these)
+# Each works on a group of G batch indices at once (leading axis G; batched BLAS), G sized so that the
+# group's score tiles fit GROUP_BYTES: a GPT's 128 (batch, head) pairs at T = 128 are a few calls, not 128.
 
 def _tile_mask(s, mask, causal, r0, c0):
-    """Apply the mask to the score tile s (rows r0.., cols c0..) in place."""
+    """Apply the mask to the score tiles s (G, rows r0.., cols c0..) in place."""
     if mask is not None:
-        m = mask[r0:r0 + s.shape[0], c0:c0 + s.shape[1]]
+        m = mask[:, r0:r0 + s.shape[1], c0:c0 + s.shape[2]]
         if m.dtype.kind == "b":
             np.copyto(s, -np.inf, where=~m)
         else:
             s += m
-    if causal and c0 + s.shape[1] - 1 > r0:  # the tile crosses the diagonal: mask key j > query i
-        rows = np.arange(r0, r0 + s.shape[0])[:, None]
-        np.copyto(s, -np.inf, where=np.arange(c0, c0 + s.shape[1])[None, :] > rows)
-
-
-def _key_end(causal, r1, S) -> int:
-    """One past the last key any of the queries before r1 sees."""
-    return min(S, r1) if causal else S
+    if causal and c0 + s.shape[2] - 1 > r0:  # the tile crosses the diagonal: mask key j > query i
+        above = np.arange(c0, c0 + s.shape[2])[None, :] > np.arange(r0, r0 + s.shape[1])[:, None]
+        np.copyto(s, -np.inf, where=above)
 
 
 def _forward_rows(out, q, k, v, mask, scale, causal, block, r0, r1):
-    """out[r0:r1] (its Ev columns and the lse column) of one batch index, over key tiles with an online softmax."""
-    n, S, Ev = r1 - r0, k.shape[0], v.shape[1]
-    qs = q[r0:r1] * np.asarray(scale, q.dtype)
-    m = np.full(n, -np.inf, q.dtype)
-    l = np.zeros(n, q.dtype)
-    acc = np.zeros((n, Ev), q.dtype)
-    s_buf = np.empty((n, block), q.dtype)
-    for c0 in range(0, _key_end(causal, r1, S), block):
+    """out[:, r0:r1] (the Ev columns and the lse column) of a group, over key tiles with an online softmax."""
+    G, n, S, Ev = q.shape[0], r1 - r0, k.shape[1], v.shape[2]
+    qs = q[:, r0:r1] * np.asarray(scale, q.dtype)
+    m = np.full((G, n, 1), -np.inf, q.dtype)
+    l = np.zeros((G, n, 1), q.dtype)
+    acc = np.zeros((G, n, Ev), q.dtype)
+    s_buf = np.empty((G, n, min(block, S)), q.dtype)
+    for c0 in range(0, min(S, r1) if causal else S, block):  # causal: no query before r1 sees a key past it
         c1 = min(S, c0 + block)
-        s = np.matmul(qs, k[c0:c1].T, out=s_buf[:, :c1 - c0])
+        s = np.matmul(qs, k[:, c0:c1].transpose(0, 2, 1), out=s_buf[:, :, :c1 - c0])
         _tile_mask(s, mask, causal, r0, c0)
-        m_new = np.maximum(m, s.max(axis=1))
+        m_new = np.maximum(m, s.max(axis=2, keepdims=True))
         shift = np.where(m_new == -np.inf, 0, m_new)  # a row masked so far: exp(-inf - 0) = 0, not NaN
         alpha = np.exp(m - shift)
-        s -= shift[:, None]
+        s -= shift
         p = np.exp(s, out=s)
         l *= alpha
-        l += p.sum(axis=1)
-        acc *= alpha[:, None]
-        acc += p @ v[c0:c1]
+        l += p.sum(axis=2, keepdims=True)
+        acc *= alpha
+        acc += p @ v[:, c0:c1]
         m = m_new
     empty = l == 0  # every key masked: 0, as PyTorch's safe softmax
-    np.divide(acc, np.where(empty, 1, l)[:, None], out=out[r0:r1, :Ev])
+    np.divide(acc, np.where(empty, 1, l), out=out[:, r0:r1, :Ev])
     with np.errstate(divide="ignore"):
-        out[r0:r1, Ev] = np.where(empty, -np.inf, np.where(m == -np.inf, 0, m) + np.log(l))
+        out[:, r0:r1, Ev:] = np.where(empty, -np.inf, np.where(m == -np.inf, 0, m) + np.log(l))
 
 
-def _each_batch(batch: tuple, body):
-    """body(index) for every index of the batch dims, split across the runtime's threads, BLAS on one thread
-    meanwhile (runtime/blas.py: a BLAS fork per small call stalls on a loaded machine)."""
-    idx = list(np.ndindex(*batch))
+def _flat(a, nb: int, copy: bool):
+    """a with its nb batch dims flattened into one: a view where the strides allow (a mask broadcast over every
+    batch dim is stride 0 throughout), a copy only if `copy` (q, k, v: linear in size), else None."""
+    shape = (-1,) + a.shape[nb:]
+    v = a.view()
+    try:
+        v.shape = shape
+        return v
+    except AttributeError:
+        return a.reshape(shape) if copy else None
+
+
+def _groups(out, operands, mask, tile: int, body):
+    """body(out, *operands, mask), each cut to a group of batch indices (the batch dims flattened), the groups
+    split across the runtime's threads, BLAS on one thread meanwhile (runtime/blas.py: a BLAS fork per small
+    call stalls on a loaded machine). A mask whose batch dims do not flatten without a copy (that copy would
+    be the T×T matrix) is taken one batch index at a time."""
+    batch = operands[0].shape[:-2]
+    nb, n = len(batch), int(np.prod(batch, dtype=np.int64))
+    flats = [_flat(out, nb, False)] + [_flat(a, nb, True) for a in operands]
+    mf = None if mask is None else _flat(mask, nb, False)
     threads = parallel.num_threads() if blas.available() else 1
+    size = 1 if mask is not None and mf is None else max(1, min(GROUP_BYTES // max(tile, 1), -(-n // threads)))
+
+    def run(lo, hi):
+        for g0 in range(lo, hi, size):
+            g1 = min(hi, g0 + size)
+            m = None if mask is None else mf[g0:g1] if mf is not None else mask[np.unravel_index(g0, batch)][None]
+            body(*[f[g0:g1] for f in flats], m)
     with blas.single_threaded():
-        parallel.split(lambda a, b: [body(i) for i in idx[a:b]], len(idx), threads)
+        parallel.split(lambda a, b: run(a * size, min(n, b * size)), -(-n // size), threads)
+
+
+def _tile_bytes(q, k, block) -> int:
+    return min(block, q.shape[-2]) * min(block, k.shape[-2]) * q.itemsize
 
 
 def attention_into(out, q, k, v, *rest, arg, copy_windows=None):
     """out (*B, L, Ev + 1): attention of q, k, v (and the mask in `rest`), then each row's logsumexp."""
     scale, causal, block = arg
-    mask = rest[0] if rest else None
     L = q.shape[-2]
-    per_rows = [(r0, min(L, r0 + block)) for r0 in range(0, L, block)]
 
-    def body(i):
-        for r0, r1 in per_rows:
-            _forward_rows(out[i], q[i], k[i], v[i], None if mask is None else mask[i], scale, causal, block, r0, r1)
-    _each_batch(q.shape[:-2], body)
+    def body(o, qg, kg, vg, mg):
+        for r0 in range(0, L, block):
+            _forward_rows(o, qg, kg, vg, mg, scale, causal, block, r0, min(L, r0 + block))
+    _groups(out, (q, k, v), rest[0] if rest else None, _tile_bytes(q, k, block), body)
     return out
 
 
-def _backward_one(dq, dk, dv, q, k, v, o, g, lse, mask, scale, causal, block):
-    """The three gradients of one batch index: key tiles outside (dk, dv accumulate in registers of the
-    tile), query tiles inside (dq accumulates across key tiles)."""
-    L, S = q.shape[0], k.shape[0]
-    D = np.einsum("ij,ij->i", g, o)
+def _backward(dq, dk, dv, q, k, v, o, g, lse, mask, scale, causal, block):
+    """The three gradients of a group: key tiles outside (dk, dv of the tile accumulate), query tiles inside
+    (dq accumulates across key tiles)."""
+    L, S = q.shape[1], k.shape[1]
+    D = np.einsum("gij,gij->gi", g, o)[:, :, None]
     lse = np.where(lse == -np.inf, np.inf, lse)  # a fully masked row: p = exp(s - inf) = 0
     sc = np.asarray(scale, q.dtype)
+    qs = q * sc
     dq[...] = 0
     for c0 in range(0, S, block):
         c1 = min(S, c0 + block)
-        kb, vb = k[c0:c1], v[c0:c1]
-        dkb, dvb = dk[c0:c1], dv[c0:c1]
+        kb, vb = k[:, c0:c1], v[:, c0:c1]
+        dkb, dvb = dk[:, c0:c1], dv[:, c0:c1]
         dkb[...] = 0
         dvb[...] = 0
         for r0 in range(c0 if causal else 0, L, block):  # causal: queries before c0 see none of these keys
             r1 = min(L, r0 + block)
-            s = (q[r0:r1] * sc) @ kb.T
+            s = qs[:, r0:r1] @ kb.transpose(0, 2, 1)
             _tile_mask(s, mask, causal, r0, c0)
-            s -= lse[r0:r1, None]
+            s -= lse[:, r0:r1]
             p = np.exp(s, out=s)
-            dvb += p.T @ g[r0:r1]
-            dp = g[r0:r1] @ vb.T
-            dp -= D[r0:r1, None]
+            dvb += p.transpose(0, 2, 1) @ g[:, r0:r1]
+            dp = g[:, r0:r1] @ vb.transpose(0, 2, 1)
+            dp -= D[:, r0:r1]
             dp *= p
             dp *= sc  # ds * scale: the gradient of the scores before the scale
-            dq[r0:r1] += dp @ kb
-            dkb += dp.T @ q[r0:r1]
+            dq[:, r0:r1] += dp @ kb
+            dkb += dp.transpose(0, 2, 1) @ q[:, r0:r1]
 
 
 def attention_grad_into(out, q, k, v, packed, g, *rest, arg, copy_windows=None):
     """out (*B, L*E + S*E + S*Ev): dq, dk, dv of attention, flat, recomputing the scores tile by tile."""
     scale, causal, block = arg
-    mask = rest[0] if rest else None
     L, S, E, Ev = q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]
     a, b = L * E, L * E + S * E
 
-    def body(i):
-        flat = out[i]
-        _backward_one(flat[:a].reshape(L, E), flat[a:b].reshape(S, E), flat[b:].reshape(S, Ev), q[i], k[i], v[i],
-                      packed[i][:, :Ev], g[i][:, :Ev], packed[i][:, Ev], None if mask is None else mask[i],
-                      scale, causal, block)
-    _each_batch(q.shape[:-2], body)
+    def body(o, qg, kg, vg, pack, grad, mg):
+        G = o.shape[0]
+        _backward(o[:, :a].reshape(G, L, E), o[:, a:b].reshape(G, S, E), o[:, b:].reshape(G, S, Ev), qg, kg, vg,
+                  pack[:, :, :Ev], grad[:, :, :Ev], pack[:, :, Ev:], mg, scale, causal, block)
+    _groups(out, (q, k, v, packed, g), rest[0] if rest else None, _tile_bytes(q, k, block), body)
     return out
 
 
