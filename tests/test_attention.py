@@ -132,7 +132,7 @@ def test_the_pass_recognizes_gpt_block_attention_in_eval():
     np.testing.assert_allclose(fused, naive, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("form", ["mul+where", "div+add", "plain"])
+@pytest.mark.parametrize("form", ["mul+where", "div+add", "masked_fill", "plain"])
 def test_the_pass_recognizes_the_composed_forms(small_tiles, form):
     q, k, v = _qkv((2, 3, 7, 4), (2, 3, 9, 4), (2, 3, 9, 5))
     rng = np.random.default_rng(5)
@@ -145,12 +145,15 @@ def test_the_pass_recognizes_the_composed_forms(small_tiles, form):
             s = tt.where(tt.tensor(keep), s * 0.5, -math.inf)
         elif form == "div+add":
             s = s / 2.0 + tt.tensor(bias)
+        elif form == "masked_fill":  # minGPT's att.masked_fill(bias == 0, -inf)
+            s = (s * 0.5).masked_fill(tt.tensor(keep) == False, -math.inf)  # noqa: E712
         y = s.softmax(-1) @ v
         assert _ops_in(y).count("attention") == 1
         got = y.numpy()
     qt, kt, vt = (torch.tensor(t.numpy()) for t in (q, k, v))
-    mask = {"mul+where": torch.tensor(keep), "div+add": torch.tensor(bias), "plain": None}[form]
-    scale = {"mul+where": 0.5, "div+add": 0.5, "plain": 1.0}[form]
+    mask = {"mul+where": torch.tensor(keep), "masked_fill": torch.tensor(keep), "div+add": torch.tensor(bias),
+            "plain": None}[form]
+    scale = {"mul+where": 0.5, "masked_fill": 0.5, "div+add": 0.5, "plain": 1.0}[form]
     want = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask, scale=scale).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 

@@ -5,7 +5,7 @@ op (compiler/ops/attention.py), so the (..., L, S) score matrix is never stored.
 frontend's softmax builds it:
 
     s = matmul(q, kt) [* scale | / scale]          kt: the keys transposed, (..., E, S)
-    x = s | add(s, mask) | where(bool mask, s, -inf)
+    x = s | add(s, mask) | where(bool mask, s, -inf) | where(bool mask, -inf, s)    (the last: masked_fill)
     p = exp(x - expand(max(x)))  /  expand(sum(exp(...)))     (max/sum over the last axis, max maybe detached)
     out = matmul(p, v)
 
@@ -76,7 +76,8 @@ def _patterns() -> list:
     q, kt, v = Var("q", lambda n: n.dtype.kind == "f"), Var("kt"), Var("v")
     scale = Var("scale", lambda n: isinstance(_const_value(n), float))
     out = []
-    for scaled, masked, detached in itertools.product(("mul", "div", None), ("add", "where", None), (True, False)):
+    for scaled, masked, detached in itertools.product(("mul", "div", None), ("add", "where", "fill", None),
+                                                      (True, False)):
         s = P("matmul", q, kt, computed=True)
         if scaled:
             s = P(scaled, s, scale, computed=True)
@@ -86,6 +87,9 @@ def _patterns() -> list:
         elif masked == "where":
             x = P("where", Var("mask", lambda n: n.dtype.kind == "b"), s,
                   Var("ninf", lambda n: _const_value(n) == -math.inf), computed=True)
+        elif masked == "fill":
+            x = P("where", Var("mask", lambda n: n.dtype.kind == "b"),
+                  Var("ninf", lambda n: _const_value(n) == -math.inf), s, computed=True)
         X = Var("x")
         mx = P("max", X, where=_last_axis, computed=True)
         if detached:
@@ -144,9 +148,23 @@ def _fused(new, inner, scaled, masked):
     k = remake("permute", (kt,), tuple(range(kt.ndim - 2)) + (kt.ndim - 1, kt.ndim - 2))
     c = 1.0 if scaled is None else float(_const_value(inner["scale"]))
     scale = 1.0 / c if scaled == "div" else c
-    srcs = (q, k, v) + ((inner["mask"],) if masked else ())
+    mask = _negated(inner["mask"]) if masked == "fill" else inner.get("mask")
+    srcs = (q, k, v) + ((mask,) if masked else ())
     packed = remake("attention", srcs, (scale, False, BLOCK))
     return remake("slice", (packed,), tuple((0, d, 1) for d in new.shape))
+
+
+def _negated(mask):
+    """not mask, computed under its free views (a (T, T) mask broadcast over batch and heads is negated
+    once at (T, T), then broadcast again)."""
+    chain = []
+    while mask.op in GROUPS.views and mask.srcs:
+        chain.append(mask)
+        mask = mask.srcs[0]
+    out = remake("cmpeq", (mask, remake("const", (), (False, mask.shape, mask.dtype))), None)
+    for view in reversed(chain):
+        out = remake(view.op, (out,), view.arg)
+    return out
 
 
 # ---------------------------------------------------------------- OFF: expand
