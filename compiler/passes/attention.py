@@ -72,7 +72,8 @@ def _last_axis(n) -> bool:
 
 
 def _patterns() -> list:
-    """Every form of the pattern: scale by mul, div or none; mask additive, bool or none; max detached or not."""
+    """Every form of the pattern: scale by mul, div or none; mask additive, bool (where or masked_fill) or
+    none; max detached or not."""
     q, kt, v = Var("q", lambda n: n.dtype.kind == "f"), Var("kt"), Var("v")
     scale = Var("scale", lambda n: isinstance(_const_value(n), float))
     out = []
