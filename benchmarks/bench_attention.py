@@ -133,6 +133,9 @@ def main(argv=None) -> None:
     ap.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--plot", metavar="PATH")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="BLAS threads for the timed steps (default: the pinned 2); the naive form's batched "
+                         "matmuls stall on a loaded machine with 2, the fused routine runs BLAS on 1 anyway")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -141,8 +144,11 @@ def main(argv=None) -> None:
     import harness
     from tinytorch.runtime import config
     harness.pin_threads()
+    if args.blas_threads:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(args.blas_threads)
     print(f"one attention layer: B=1 H={HEADS} D={DIM} causal float32, backend {config.get('TINYTORCH_BACKEND')}, "
-          f"{harness.THREADS} threads; median of {args.repeats}, naive and fused alternating")
+          f"{harness.THREADS} threads (BLAS {args.blas_threads or harness.THREADS}); median of {args.repeats}, naive and fused alternating")
     head = ("T", "phase", "N² MB", "naive plan MB", "fused plan MB", "plan ratio", "naive RSS MB",
             "fused RSS MB", "naive ms", "fused ms", "time naive/fused")
     print("  ".join(head))
