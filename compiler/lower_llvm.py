@@ -265,8 +265,8 @@ def _call(k, st, layout, kind) -> NativeCall:
         return NativeCall("matmul", kernels=(k.index,), a=a, b=b, dst=st.dst)
     if st.kind == "routine":
         o = k.ops[st.core]
-        a, b = (_operand(k, r) for r in o.srcs)
-        return NativeCall("routine", kernels=(k.index,), a=a, b=b, dst=st.dst,
+        a, b, *more = (_operand(k, r) for r in o.srcs)
+        return NativeCall("routine", kernels=(k.index,), a=a, b=b, more=tuple(more), dst=st.dst,
                           routine=functools.partial(O.OPS[o.info.op].into, arg=o.info.arg,
                                                     copy_windows=im2col.copier(o.info.dtype)))
     return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))

@@ -1,6 +1,6 @@
 """Compile a graph into a Program: passes, kernels, schedule, memory plan, lowering.
 
-    fold -> dce -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy | llvm)
+    attention -> fold -> dce -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy | llvm)
 
 Each pass can be switched off by name (`Options.disabled`, see PASS_NAMES);
 each records the node (or kernel) counts before and after for `explain`.
@@ -28,7 +28,7 @@ from .kernelize import kernelize
 from .lower_numpy import lower_program as lower_program_numpy
 from . import ops
 from .ops import GROUPS
-from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
+from .passes import PASS_NAMES, Graph, attention, fold, dce, fuse, schedule, plan_memory
 from .passes.fusion import output_views
 from .passes.memplan import PlanBuffer
 
@@ -182,9 +182,10 @@ def optimize(order, inputs, targets, options: Options) -> dict:
     """The graph passes and fusion: {"graph", "groups", "passes", "memo"} (memo: id(old node) -> new node)."""
     g = Graph(tuple(targets), tuple(order), frozenset(id(n) for n in inputs))
     records, memo = [], {id(n): n for n in order}
-    for name, fn in (("fold", fold), ("dce", dce)):
+    for name, fn in (("attention", functools.partial(attention, enabled=options.on("attention"))), ("fold", fold),
+                     ("dce", dce)):
         before, t = g.count(), time.perf_counter()
-        if options.on(name):
+        if options.on(name) or name == "attention":  # off, the attention pass expands the attention ops
             g, m = fn(g)
             memo = {k: m.get(id(v), v) for k, v in memo.items()}
         records.append(PassRecord(name, before, g.count(), "nodes", (time.perf_counter() - t) * 1e3,
