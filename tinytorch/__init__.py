@@ -35,7 +35,9 @@ from .math_ops import (isnan, isinf, isposinf, isneginf, isfinite, isreal, nan_t
                        acosh, atanh, arcsinh, arccosh, arctanh)
 from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatter, scatter_reduce,  # noqa
                            index_add, take_along_dim, scatter_add)
-from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
+from .scan import cumsum, cumprod, cummax, cummin, logcumsumexp  # noqa
+from .sorting import sort, argsort, msort, topk  # noqa
+from .sampling import multinomial  # noqa
 from .shape_ops import (diagonal, diag, diag_embed, trace, tril, triu, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
 from .einsum import einsum  # noqa
