@@ -241,6 +241,17 @@ def test_greedy_generation_matches_pytorch_with_and_without_cache(tmp_path):
     np.testing.assert_array_equal(cached, want)
 
 
+def test_generate_sees_weights_loaded_after_a_captured_decode(tmp_path):
+    ref, ours = _pair(tmp_path)
+    tt.manual_seed(5)
+    other = nn.GPT(CFG["vocab"], CFG["block"], CFG["n_layer"], CFG["h"], CFG["c"]).eval()
+    idx = tt.tensor(_tokens(1, 3))
+    other.generate(idx, 6, temperature=0.0)  # its decode step is captured, on its own weights
+    other.load_state_dict(ours.state_dict())
+    np.testing.assert_array_equal(other.generate(idx, 6, temperature=0.0).numpy(),
+                                  ref.greedy(torch.tensor(idx.numpy()), 6).numpy())
+
+
 def test_decode_compiles_once_for_any_number_of_tokens():
     tt.manual_seed(0)
     m = nn.GPT(CFG["vocab"], 64, 2, 2, 16).eval()

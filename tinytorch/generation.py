@@ -124,6 +124,17 @@ class Decoder:
         self.model = model
         self.steps = {}
         self.caches = {}
+        self.weights = None
+
+    def _check_weights(self) -> None:
+        """A captured step reads the Buffers it traced; load_state_dict gives the parameters new ones (an
+        optimizer's update writes into the same): then the steps must trace again."""
+        params = list(self.model.parameters())
+        realize(*[p for p in params if not C.is_computed(p._node)])
+        weights = tuple(id(C.buffer_of(p._node)) for p in params)
+        if weights != self.weights:
+            self.steps.clear()
+            self.weights = weights
 
     def _decode_step(self, batch: int, how: tuple):
         key = (batch,) + how
@@ -146,6 +157,7 @@ class Decoder:
         if idx.shape[1] < 1:
             raise ValueError("generate: idx needs at least one token per sequence to start from")
         gen = RNG.gen if generator is None else getattr(generator, "gen", generator)
+        self._check_weights()
         how = (float(temperature), top_k, top_p)
         block = self.model.block_size
         tokens = idx.numpy().astype(np.int64)
