@@ -106,14 +106,7 @@ def bench_train(repeats, batch, block):
     y = rng.integers(0, VOCAB, (batch, block)).astype(np.int64)
     xs, ys, xt, yt = tt.tensor(x), tt.tensor(y), torch.from_numpy(x), torch.from_numpy(y)
 
-    @tt.compile
-    def step(x, y):
-        _, loss = ours(x, y)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(ours.parameters(), 1.0)
-        opt.step()
-        return loss
+    step = ours.train_step(opt, grad_clip=1.0)
 
     def torch_step():
         loss = ref(xt, yt)

@@ -123,14 +123,7 @@ def main(argv=None) -> int:
           f"{n_params / 1e6:.2f}M parameters, vocab {tok.vocab_size}; batch {args.batch}; "
           f"backend {tt.get_backend()}; budget {args.minutes:g} min")
 
-    @tt.compile
-    def train_step(x, y):
-        _, loss = model(x, y)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss
+    train_step = model.train_step(opt, grad_clip=1.0)  # forward, backward, clip, AdamW: captured
 
     @tt.compile
     def eval_loss(x, y):

@@ -332,15 +332,7 @@ def test_a_few_steps_on_tiny_shakespeare_lower_the_loss():
     m = nn.GPT(ds.vocab_size, 32, 1, 2, 32)
     opt = optim.AdamW(m.parameters(), lr=3e-3)
 
-    @tt.compile
-    def step(x, y):
-        _, loss = m(x, y)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-        opt.step()
-        return loss
-
+    step = m.train_step(opt, grad_clip=1.0)
     losses = [step(*ds.get_batch("train", 16, seed=i)).item() for i in range(30)]
     assert losses[0] > math.log(ds.vocab_size) - 0.5  # starts near uniform
     assert np.mean(losses[-5:]) < losses[0] - 0.5

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ..capture import compile as capture
 from ..creation import arange
 from ..generation import Decoder, KVCache
 from . import init
@@ -22,6 +23,7 @@ from .layers import Dropout, Embedding, GELU, Linear
 from .losses import cross_entropy
 from .module import Module
 from .normalization import LayerNorm
+from .utils import clip_grad_norm_
 
 INIT_STD = 0.02  # nanoGPT's (and GPT-2's) weight init scale
 
@@ -145,6 +147,20 @@ class GPT(Module):
         """idx (B, T) int64 -> (B, T + max_new_tokens): sample each next token from the model (temperature 0:
         greedy). With use_cache, a compiled KV-cache decode step, one Program for any number of tokens."""
         return self._decoder.generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator)
+
+    def train_step(self, optimizer, grad_clip: float = 1.0):
+        """nanoGPT's step, captured with tinytorch.compile: step(x, y) runs forward with targets, backward,
+        clips the gradient norm at grad_clip (None: no clipping), steps `optimizer`, returns the loss."""
+        def step(x, y):
+            _, loss = self(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            if grad_clip is not None:
+                clip_grad_norm_(self.parameters(), grad_clip)
+            optimizer.step()
+            return loss
+
+        return capture(step)
 
     def extra_repr(self):
         return f"block_size={self.block_size}"
