@@ -134,7 +134,8 @@ def main(argv=None) -> int:
             model.eval()  # a mode switch makes the captured train step trace again (twice) afterwards
         with tt.no_grad():
             losses = [eval_loss(*data.get_batch("val", args.batch)).item() for _ in range(args.eval_batches)]
-        model.train()
+        if args.dropout:
+            model.train()
         return float(np.mean(losses))
 
     def checkpoint():
