@@ -1,7 +1,7 @@
 """The GPT against PyTorch eager, same weights, pinned threads: a training step, a 512-token prefill, and
 200 decoded tokens at batch 1 with the KV cache (issue 11's speed targets: <= 1.2x, <= 1.0x, >= 2x tokens/s).
 
-    python benchmarks/bench_gpt.py [--backend numpy|llvm] [--repeats 5] [--quick]
+    python benchmarks/bench_gpt.py [--backend numpy|llvm] [--repeats 5] [--threads 2] [--quick]
 
 Training: nanoGPT's step (forward with targets, backward, clip_grad_norm_ 1.0, AdamW) on the issue's config,
 4 layers, 4 heads, 128 wide, context 128, batch 32, vocab 65; ours captured with tinytorch.compile.
@@ -151,8 +151,10 @@ def main(argv=None) -> None:
     ap.add_argument("--backend", default=tt.get_backend())
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small shapes: a smoke run")
+    ap.add_argument("--threads", type=int, default=harness.THREADS,
+                    help="threads for both sides (1 is steadier on a loaded machine)")
     args = ap.parse_args(argv)
-    harness.pin_threads()
+    harness.pin_threads(args.threads)
     tt.set_backend(args.backend)
     batch, block, prefill, decode = (4, 32, 64, 20) if args.quick else (32, 128, 512, 200)
     rows = []
@@ -163,7 +165,7 @@ def main(argv=None) -> None:
     (ours, theirs), agree = bench_decode(args.repeats, decode)
     rows.append((f"decode {decode} tokens b1 (tok/s {decode / ours * 1e3:.0f} vs {decode / theirs * 1e3:.0f})",
                  ours, theirs, theirs / ours, ">= 2 (speedup)"))
-    print(f"GPT 4 layers, 4 heads, 128 wide, vocab {VOCAB}; backend {args.backend}; {harness.THREADS} threads; "
+    print(f"GPT 4 layers, 4 heads, 128 wide, vocab {VOCAB}; backend {args.backend}; {args.threads} threads; "
           f"medians of {args.repeats}")
     print(f"{'workload':<48} {'tinytorch ms':>13} {'torch ms':>10} {'ratio':>7}  target")
     for name, a, b, r, target in rows:
