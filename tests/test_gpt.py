@@ -263,7 +263,7 @@ def test_decode_compiles_once_for_any_number_of_tokens():
     m.generate(idx, 50, temperature=0.0)
     fifty = tt.stats()["compiles"] - before - five
     assert five == fifty == 0
-    step = m._decoder.steps[(1, 0.0, None, None)]
+    step = m._decoder.steps[("decode", 1, 0.0, None, None)]
     assert step.why_not_captured() == [] and step.replays > 40  # replayed: no graph rebuilt per token
 
 

@@ -136,16 +136,23 @@ class Decoder:
             self.steps.clear()
             self.weights = weights
 
-    def _decode_step(self, batch: int, how: tuple):
-        key = (batch,) + how
+    def _step(self, kind: str, batch: int, how: tuple):
+        """The captured prefill(ctx, seed) or decode(tok, pos, seed) step for this batch size and sampling."""
+        key = (kind, batch) + how
         if key not in self.steps:
-            cache = self.caches[batch]
-            model = self.model
+            if batch not in self.caches:
+                self.caches[batch] = self.model.new_cache(batch)
+            cache, model = self.caches[batch], self.model
+
+            def prefill(ctx, seed):
+                nxt = sample(model._logits(ctx, cache.prefilling()), *how, seed=seed)
+                realize(nxt, *[t for layer in cache.layers for t in (layer.k, layer.v)])  # one Program
+                return nxt
 
             def decode(tok, pos, seed):
                 return sample(model._logits(tok, cache.at(pos)), *how, seed=seed)
 
-            self.steps[key] = capture(decode)
+            self.steps[key] = capture(prefill if kind == "prefill" else decode)
         return self.steps[key]
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k=None, top_p=None,
@@ -166,17 +173,12 @@ class Decoder:
             for i in range(max_new_tokens):
                 seed = Tensor(np.array(gen.integers(0, SEED_HIGH), dtype=np.int64), dtype=np.int64)
                 n = tokens.shape[1]
-                if use_cache and i > 0 and n <= block:
-                    nxt = self._decode_step(B, how)(Tensor(tokens[:, -1:], dtype=np.int64),
-                                                    Tensor(np.array([n - 1], np.int64), dtype=np.int64), seed)
+                if not use_cache:
+                    nxt = sample(self.model._logits(Tensor(tokens[:, -block:], dtype=np.int64)), *how, seed=seed)
+                elif i > 0 and n <= block:
+                    nxt = self._step("decode", B, how)(Tensor(tokens[:, -1:], dtype=np.int64),
+                                                       Tensor(np.array([n - 1], np.int64), dtype=np.int64), seed)
                 else:
-                    ctx = Tensor(tokens[:, -block:], dtype=np.int64)
-                    cache = None
-                    if use_cache:
-                        cache = self.caches.get(B) or self.caches.setdefault(B, self.model.new_cache(B))
-                        cache.prefilling()
-                    nxt = sample(self.model._logits(ctx, cache), *how, seed=seed)
-                    if cache is not None:  # the cache writes in the same Program as the first token
-                        realize(nxt, *[t for layer in cache.layers for t in (layer.k, layer.v)])
+                    nxt = self._step("prefill", B, how)(Tensor(tokens[:, -block:], dtype=np.int64), seed)
                 tokens = np.concatenate([tokens, nxt.numpy().astype(np.int64)], axis=1)
         return Tensor(tokens, dtype=np.int64)
