@@ -57,7 +57,8 @@ class Operand:
 class NativeCall:
     """One thing the dispatch loop does. kind "segment": one call of a generated function that runs several
     small stages in turn; "parallel": one big stage over [0, extent), split across threads; "matmul": BLAS
-    (np.matmul) into table entry `dst`; "routine": `routine` writes table entry `dst` from operands a, b."""
+    (np.matmul) into table entry `dst`; "routine": `routine` writes table entry `dst` from operands a, b
+    (b None for a routine of one operand)."""
     kind: str
     function: str = ""
     extent: int = 1

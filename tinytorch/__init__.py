@@ -35,7 +35,9 @@ from .math_ops import (isnan, isinf, isposinf, isneginf, isfinite, isreal, nan_t
                        acosh, atanh, arcsinh, arccosh, arctanh)
 from .indexing_ops import (nonzero, argwhere, masked_select, masked_fill, scatter, scatter_reduce,  # noqa
                            index_add, take_along_dim, scatter_add)
-from .scan import cumprod, cummax, cummin, logcumsumexp  # noqa
+from .scan import cumsum, cumprod, cummax, cummin, logcumsumexp  # noqa
+from .sorting import sort, argsort, msort, topk  # noqa
+from .sampling import multinomial  # noqa
 from .shape_ops import (diagonal, diag, diag_embed, trace, tril, triu, roll, repeat_interleave, meshgrid, unbind,  # noqa
                         tensor_split, hstack, vstack, dstack, column_stack, row_stack, broadcast_tensors)
 from .einsum import einsum  # noqa
@@ -47,6 +49,7 @@ from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # no
 from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz, data, nn, optim, text  # noqa: F401
 from .serialization import save, load, CheckpointError  # noqa: F401
+from .weights import load_weights, save_weights  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
 from .profiler import profile  # noqa: F401  (where time goes)
 from .roofline_model import roofline  # noqa: F401

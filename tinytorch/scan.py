@@ -1,6 +1,7 @@
-"""Cumulative ops along one dim: cumprod, cummax, cummin, logcumsumexp.
+"""Cumulative ops along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp.
 
-There is no scan primitive, so each is a Hillis-Steele scan built from ops we have: log2(n) rounds, round k
+`cumsum` is the `cumsum` primitive (compiler/ops/scan.py: a sequential O(n) scan; its gradient is the
+reversed cumsum). The others have no primitive, so each is a Hillis-Steele scan built from ops we have: log2(n) rounds, round k
 combining every element with the one 2^k before it (a slice padded with the combine's identity). That is
 O(n log n) work and log2(n) small kernels, and every gradient is the combine's own: cumprod's is `mul`'s
 (exact with zeros, no division), logcumsumexp's is `logaddexp`'s. cummax/cummin carry (value, index) pairs,
@@ -21,7 +22,7 @@ from .dims import normalize_dim
 from .elementwise import logical_and, logical_or, order_flip, where
 from .math_ops import isnan, logaddexp
 from .movement import pad
-from .tensor_base import TensorBase, wrap
+from .tensor_base import TensorBase, op_result, wrap
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 
@@ -40,11 +41,25 @@ def _scan(x: TensorBase, d: int, combine, identity) -> TensorBase:
     return y.movedim(-1, d)
 
 
-def cumprod(x: TensorBase, dim: int, dtype=None) -> TensorBase:
+def _accumulated(x: TensorBase, dtype) -> TensorBase:
+    """x in the dtype a cumulative sum or product runs in: `dtype`, else int64 for bool and integers."""
     if dtype is not None:
-        x = x.to(dtype)
-    elif x.dtype.kind in "biu":
-        x = x.to(dtypes.int64)
+        return x.to(dtype)
+    return x.to(dtypes.int64) if x.dtype.kind in "biu" else x
+
+
+def cumsum(x: TensorBase, dim: int, dtype=None) -> TensorBase:
+    x = _accumulated(x, dtype)
+    d = normalize_dim(dim, x.shape, "cumsum")
+    if x.ndim == 0:
+        return x
+    rows = x.movedim(d, -1) if d != x.ndim - 1 else x
+    out = op_result("cumsum", (rows,), arg=False)
+    return out.movedim(-1, d) if d != x.ndim - 1 else out
+
+
+def cumprod(x: TensorBase, dim: int, dtype=None) -> TensorBase:
+    x = _accumulated(x, dtype)
     d = normalize_dim(dim, x.shape, "cumprod")
     return x if x.ndim == 0 else _scan(x, d, lambda a, b: a * b, 1)
 
@@ -97,6 +112,7 @@ class ScanMixin:
     """Tensor methods for the functions above (`x.cumprod(0)` is `cumprod(x, 0)`)."""
     __slots__ = ()
 
+    cumsum = cumsum
     cumprod = cumprod
     cummax = cummax
     cummin = cummin

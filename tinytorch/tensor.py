@@ -27,12 +27,13 @@ from .movement import MovementMixin
 from .reduce import ReduceMixin
 from .scan import ScanMixin
 from .shape_ops import ShapeMixin
+from .sorting import SortingMixin
 from .live_tensors import GRAD_LEAVES, PENDING_ASSIGNS
 from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
 
 
-class Tensor(MathMixin, IndexingMixin, ScanMixin, ShapeMixin, InplaceMixin, ElementwiseMixin, ReduceMixin,
-             MovementMixin, TensorBase):
+class Tensor(MathMixin, IndexingMixin, ScanMixin, SortingMixin, ShapeMixin, InplaceMixin, ElementwiseMixin,
+             ReduceMixin, MovementMixin, TensorBase):
     """A lazy n-dimensional array: a handle on one graph node (the module docstring says where each method is)."""
     __slots__ = ()
 

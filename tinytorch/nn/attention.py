@@ -16,6 +16,7 @@ from ..compiler.ops.attention import BLOCK
 from ..elementwise import as_tensor, broadcast_shapes, broadcast_to, where
 from ..reduce import softmax
 from ..tensor_base import TensorBase, op_result
+from .constants import const_tensor
 from .dropout import dropout
 
 
@@ -51,7 +52,7 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     scores = (q @ k.transpose(-2, -1)) * scale
     L, S = q.shape[-2], k.shape[-2]
     if is_causal:
-        attn_mask = as_tensor(np.tril(np.ones((L, S), dtype=bool)))
+        attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
     if attn_mask is not None:
         attn_mask = as_tensor(attn_mask)
         if attn_mask.dtype.kind == "b":
