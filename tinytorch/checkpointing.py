@@ -49,15 +49,16 @@ def with_budget(fn, nbytes: "int | None", strategy: str = "mincut"):
 
 
 def checkpoint(fn, *args, use_reentrant=None, preserve_rng_state=True, **kwargs):
-    """`fn(*args, **kwargs)`, with every value built inside recomputed in the backward rather than kept (the
-    torch.utils.checkpoint keywords are accepted; recomputing `rand` gives the same numbers, its seed is
-    data)."""
+    """`fn(*args, **kwargs)`, with every value built inside it, short of its outputs, recomputed in the
+    backward rather than kept (the torch.utils.checkpoint keywords are accepted; recomputing `rand` gives the
+    same numbers, its seed is data)."""
     out = fn(*args, **kwargs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     given = {id(a._node) for a in list(args) + list(kwargs.values()) if isinstance(a, TensorBase)}
     nodes = [o._node for o in outs if isinstance(o, TensorBase)]
+    kept = given | {id(n) for n in nodes}  # as torch: the region's inputs and outputs are what the next one reads
     for n in C.ir.toposort(nodes, stop=lambda n: id(n) in given or C.is_computed(n)):
-        if id(n) not in given and not C.is_computed(n):
+        if id(n) not in kept and not C.is_computed(n):
             MARKED.add(n)
     return out
 
