@@ -281,16 +281,17 @@ def choose(g, fwd, needed, policy: Policy, peak_of, marked=frozenset()) -> tuple
     every kept value is live where the forward ends."""
     unmarked = keep_unmarked(needed, marked)
     size = {id(n): n.nbytes for n in needed}
-    ranked, least = {}, None
+    ranked, over = {}, set()
     for keep in _candidates(g, fwd, needed, policy):
         keep = frozenset(keep & unmarked)
-        kept_bytes = sum(size[k] for k in keep)
-        if least is None or kept_bytes < least[0]:
-            least = (kept_bytes, keep)
-        if keep not in ranked and kept_bytes <= policy.budget:
-            new, memo, recomputed = rematerialize(g, fwd, keep)
-            ranked[keep] = (sum(flops(n) for n in recomputed), len(ranked), new, memo, recomputed)
-    best = None if ranked else peak_of(rematerialize(g, fwd, least[1])[0])
+        if keep in ranked or keep in over:
+            continue
+        if sum(size[k] for k in keep) > policy.budget:
+            over.add(keep)
+            continue
+        new, memo, recomputed = rematerialize(g, fwd, keep)
+        ranked[keep] = (sum(flops(n) for n in recomputed), len(ranked), new, memo, recomputed)
+    best = None
     for keep, (_, _, new, memo, recomputed) in sorted(ranked.items(), key=lambda kv: kv[1][:2]):
         peak = peak_of(new)
         best = peak if best is None else min(best, peak)
@@ -298,6 +299,9 @@ def choose(g, fwd, needed, policy: Policy, peak_of, marked=frozenset()) -> tuple
             kept = tuple(ir.Info(n) for n in needed if id(n) in keep or not recomputable(n))
             return new, memo, Decision(policy.strategy, kept, tuple(ir.Info(n) for n in recomputed), peak,
                                        policy.budget)
+    for keep in over:  # only to name the smallest peak reachable
+        peak = peak_of(rematerialize(g, fwd, keep)[0])
+        best = peak if best is None else min(best, peak)
     raise BudgetTooSmall(
         f"memory_budget: the planned peak cannot fit {policy.budget} B with {policy.strategy} checkpointing; "
         f"the smallest peak it reaches is {best} B. Raise the budget to at least {best} B, or make the "
