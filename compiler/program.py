@@ -297,6 +297,8 @@ def _inplace_candidate(k, kernels, n_in, last):
             continue
         if inp.base.shape != k.shape or inp.base.dtype != k.dtype:
             continue
-        if all(not r.chain for o in k.ops for r in o.srcs if r.kind == "in" and r.index == idx):
-            return idx
+        if any(other.slot == inp.slot for j, other in enumerate(k.inputs) if j != idx):
+            continue  # also read through a view: a write could land before that read
+        if all(not r.chain for o in k.ops for r in o.srcs if r.kind == "in" and r.index == idx or r.kind == "t"):
+            return idx  # (an op's value read through a view, BatchNorm's (x + b)[0:1] shift, may read x elsewhere)
     return None
