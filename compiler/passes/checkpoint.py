@@ -31,10 +31,12 @@ backward reads is recomputed from them and the inputs):
   keep every s-th, s about sqrt(n), and recompute each segment from its start.
 - `marked`: `tinytorch.checkpoint` regions: their nodes are recomputed, the
   rest kept.
-Under a budget (`choose`) the knob (lam, or the stride s) goes from keeping
-everything towards recomputing the most, and the first choice whose planned
-arena peak (`peak_of`, the real fusion, schedule and memory plan) fits wins;
-when none does, `BudgetTooSmall` names the smallest peak seen.
+Under a budget (`choose`) the candidates (sqrt: every stride s; mincut: every
+stride, and every lam's cut, alone and thinned to every s-th kept value) are
+ranked by the FLOPs they recompute, and the cheapest whose planned arena peak
+(`peak_of`: the real fusion, schedule and memory plan) fits wins; a candidate
+keeping more bytes than the budget is never planned. When none fits,
+`BudgetTooSmall` names the smallest peak of them all.
 """
 from __future__ import annotations
 
@@ -250,13 +252,13 @@ def _apply(g, fwd, needed, keep, strategy, peak=None, budget=None) -> tuple:
 
 
 def _candidates(g, fwd, needed, policy):
-    """Keep sets, most kept first. mincut: for each lam, the cut, then the cut thinned as Chen's segments
-    (every s-th kept value, in graph order), since recomputed values live until their backward reader too,
-    which the cut does not see."""
+    """Keep sets. sqrt: Chen's segments at every stride. mincut: those too (so it is never worse than them at
+    a budget), and for each lam the cut, then the cut thinned as Chen's segments (every s-th kept value, in
+    graph order), since recomputed values live until their backward reader too, which the cut does not see."""
     yield {id(n) for n in needed}
+    for stride in _strides(len(needed)):
+        yield keep_sqrt(g, fwd, needed, stride)
     if policy.strategy == "sqrt":
-        for stride in _strides(len(needed)):
-            yield keep_sqrt(g, fwd, needed, stride)
         return
     pos = {id(n): i for i, n in enumerate(g.nodes)}
     forced = {id(n) for n in needed if not recomputable(n)}
