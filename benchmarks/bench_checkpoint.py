@@ -14,7 +14,9 @@ threshold is fixed at 64 KiB so RSS follows the arrays): it builds the model, ru
 peak (the memory plan: every temporary of the step, activations and the transient weight gradients), the
 bytes of forward values the backward keeps (the checkpoint pass's Decision; without checkpointing, every
 forward value the backward reads), the peak RSS above the RSS after import (weights, gradients, arena and
-everything else), the median step time, and the recomputed FLOPs share. The rounds alternate the
+everything else; Linux's high-water mark through `memory_report.RssSampler`), the median step time, the
+step's FLOPs (the Program's kernels, recomputations included) against no checkpointing, and the first step's
+time (compile). The rounds alternate the
 configurations and the table quotes the median over rounds. Timings on a shared machine are noisy. Prints a
 table; asserts nothing.
 """
@@ -27,7 +29,6 @@ import pathlib
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -36,23 +37,24 @@ MB = 1 << 20
 
 
 def _child(args) -> dict:
-    import psutil
-
     from harness import pin_threads
     pin_threads()
     import tinytorch as tt
     from tinytorch import nn, optim
     from tinytorch.compiler import realizer
+    from tinytorch.memory_report import RssSampler
 
-    proc = psutil.Process()
-    base = proc.memory_info().rss
-    peak, done = [base], threading.Event()
+    with RssSampler() as rss:
+        out = _steps(args, tt, nn, optim)
+    prog = realizer.cached_programs()[-1]
+    dec = prog.checkpoint
+    return dict(out, config=args.child, planned=prog.memory_plan.peak_bytes, rss=rss.peak - rss.before,
+                kept=sum(_nbytes(i) for i in dec.kept) if dec else 0, plan_verified=prog.memory_plan.verify(),
+                flops=prog.flops)
 
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            time.sleep(0.001)
-    threading.Thread(target=sample, daemon=True).start()
+
+def _steps(args, tt, nn, optim) -> dict:
+    """Build the model and run the warm-up and timed steps: {"step_s": median, "first_s": the first step}."""
     tt.set_backend(args.backend)
     tt.manual_seed(0)
     layers = [m for _ in range(args.layers) for m in (nn.Linear(args.width, args.width), nn.ReLU())]
@@ -83,15 +85,7 @@ def _child(args) -> dict:
         t = time.perf_counter()
         step().item()
         times.append(time.perf_counter() - t)
-    done.set()
-    peak[0] = max(peak[0], proc.memory_info().rss)
-    prog = realizer.cached_programs()[-1]
-    dec = prog.checkpoint
-    kept = sum(_nbytes(i) for i in dec.kept) if dec else 0
-    again = sum(k.flops for k in prog.kernels if k.index in prog.recomputed_kernels)
-    return {"config": config, "planned": prog.memory_plan.peak_bytes, "kept": kept,
-            "rss": peak[0] - base, "step_s": statistics.median(times), "first_s": t_compile,
-            "recomputed_flops": again / max(prog.flops - again, 1), "plan_verified": prog.memory_plan.verify()}
+    return {"step_s": statistics.median(times), "first_s": t_compile}
 
 
 def _nbytes(info) -> int:
@@ -120,8 +114,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--budgets", type=float, nargs="*", default=[0.6, 0.45],
-                    help="min-cut budgets as fractions of the planned peak without checkpointing")
+    ap.add_argument("--budgets", nargs="*", default=["0.65", "sqrt"],
+                    help="min-cut budgets: fractions of the planned peak without checkpointing, or 'sqrt' for "
+                         "the planned peak sqrt(N) reaches (the two compared at equal memory)")
     ap.add_argument("--quick", action="store_true", help="3 steps, 1 round")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -134,18 +129,21 @@ def main(argv=None) -> None:
     if "error" in first:
         print("no checkpointing failed:", first["error"])
         return
-    configs = ["none", "sqrt"] + [f"mincut={int(first['planned'] * f)}" for f in args.budgets]
+    sqrt = _run("sqrt", args)
+    budgets = [sqrt.get("planned", 0) if b == "sqrt" else int(first["planned"] * float(b)) for b in args.budgets]
+    configs = ["none", "sqrt"] + [f"mincut={b}" for b in budgets]
     runs = {c: [] for c in configs}
     runs["none"].append(first)
+    runs["sqrt"].append(sqrt)
     for r in range(args.rounds):
         for c in (configs if r % 2 == 0 else configs[::-1]):
-            if r == 0 and c == "none":
+            if r == 0 and c in ("none", "sqrt"):
                 continue
             runs[c].append(_run(c, args))
     print(f"deep MLP {args.layers} x {args.width}, batch {args.batch}, SGD, backend {args.backend}, 2 threads; "
           f"medians of {args.steps} steps x {args.rounds} rounds (a shared machine: noisy)")
     head = (f"{'config':<22} {'planned MB':>10} {'x smaller':>9} {'kept MB':>8} {'RSS peak MB':>11} "
-            f"{'step ms':>8} {'x time':>7} {'recompute':>9} {'compile s':>9}")
+            f"{'step ms':>8} {'x time':>7} {'x FLOPs':>7} {'compile s':>9}")
     print(head)
     print("-" * len(head))
     ref = None
@@ -155,12 +153,12 @@ def main(argv=None) -> None:
             print(f"{c:<22} error: {runs[c][-1]['error']}")
             continue
         med = {k: statistics.median(r[k] for r in ok) for k in ("planned", "kept", "rss", "step_s", "first_s",
-                                                                 "recomputed_flops")}
+                                                                 "flops")}
         ref = ref or med
         name = c if "=" not in c else f"mincut {int(c.split('=')[1]) / MB:.1f} MB"
         print(f"{name:<22} {med['planned'] / MB:>10.1f} {ref['planned'] / med['planned']:>9.2f} "
               f"{med['kept'] / MB:>8.1f} {med['rss'] / MB:>11.1f} {med['step_s'] * 1e3:>8.1f} "
-              f"{med['step_s'] / ref['step_s']:>7.2f} {med['recomputed_flops'] * 100:>8.1f}% "
+              f"{med['step_s'] / ref['step_s']:>7.2f} {med['flops'] / ref['flops']:>7.2f} "
               f"{med['first_s']:>9.2f}")
 
 
