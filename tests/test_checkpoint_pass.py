@@ -156,6 +156,25 @@ def test_small_cnn_same_gradients_bit_for_bit(strategy):
     assert prog.recomputed_kernels and prog.memory_plan.peak_bytes <= budget
 
 
+def _dropout_grads(ctx):
+    tt.manual_seed(11)
+    model = nn.Sequential(*[m for _ in range(5) for m in (nn.Linear(24, 24), nn.ReLU(), nn.Dropout(0.3))])
+    loss = model(tt.randn(16, 24).realize()).square().mean()
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    with ctx:
+        prog = tt.plan(loss, *grads)
+        tt.realize(loss, *grads)
+    return prog, [g.numpy() for g in grads]
+
+
+def test_dropout_masks_are_kept_not_drawn_again():
+    plain_prog, plain = _dropout_grads(contextlib.nullcontext())
+    prog, got = _dropout_grads(tt.memory_budget(None, "sqrt"))
+    assert prog.recomputed_kernels and same_bits(plain, got)
+    assert not any(i.op == "rand" for i in prog.checkpoint.recomputed)
+
+
 def _region_step(use_checkpoint):
     tt.manual_seed(3)
     blocks = [nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.Tanh()) for _ in range(3)]

@@ -50,8 +50,8 @@ def with_budget(fn, nbytes: "int | None", strategy: str = "mincut"):
 
 def checkpoint(fn, *args, use_reentrant=None, preserve_rng_state=True, **kwargs):
     """`fn(*args, **kwargs)`, with every value built inside it, short of its outputs, recomputed in the
-    backward rather than kept (the torch.utils.checkpoint keywords are accepted; recomputing `rand` gives the
-    same numbers, its seed is data)."""
+    backward rather than kept (the torch.utils.checkpoint keywords are accepted; a `rand` inside, dropout's
+    mask, is kept, never drawn again, so the gradients are those of the forward that ran)."""
     out = fn(*args, **kwargs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     given = {id(a._node) for a in list(args) + list(kwargs.values()) if isinstance(a, TensorBase)}

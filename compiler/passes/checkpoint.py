@@ -11,13 +11,14 @@ recomputations on demand (`Graph.late`: schedule.py defers them until a reader
 is otherwise ready), so the originals die in the forward and the memory plan
 reuses their bytes.
 
-Forward and backward, from the graph alone: the forward roots are the targets
-that are not `assign`s and that no assign reads (the loss, not the gradients an
-optimizer update reads); the forward is what they reach. Nothing outside it is
-duplicated, and neither are reductions (`_RECOMPUTABLE`): a reduction fused
-into another kernel may sum in another order, and the gradients must be the
-same floats as without checkpointing (matmuls, convolutions and elementwise
-ops give the same bits from the same operands).
+Forward and backward: the forward is what the roots reach, the outputs
+`backward` was called on (else the targets that are not `assign`s and that no
+assign reads: the loss, not the gradients an optimizer update reads). Nothing
+outside it is duplicated, and neither are reductions, assigns and leaves
+(`recomputable`): a reduction fused into another kernel may sum in another
+order, and the gradients must be the same floats as without checkpointing
+(matmuls, convolutions and elementwise ops give the same bits from the same
+operands); a `rand` (dropout's mask) is kept, never drawn again.
 
 What to keep (`keep_*`: a set of ids of forward nodes, the rest of what the
 backward reads is recomputed from them and the inputs):
@@ -50,7 +51,7 @@ from .graph import Graph, remake
 STRATEGIES = ("mincut", "sqrt")
 DEFAULT_LAMBDA = 1.0  # bytes kept worth one recomputed FLOP when no budget is set: recompute only cheap ops
 LAMBDAS = tuple(2.0 ** k for k in range(8, -41, -3))  # the min-cut's knob under a budget, least recompute first
-_RECOMPUTABLE_KINDS = frozenset({"unary", "binary", "ternary", "cast", "movement", "matmul", "index", "window"})
+STRIDE_GROWTH = 1.3  # the segment strides tried under a budget grow by this factor: 2, 3, 4, 5, 6, 7, 9, 11, ...
 _INF = float("inf")
 
 
@@ -126,7 +127,8 @@ def crossing(g: Graph, fwd: set) -> list:
 
 
 def recomputable(n) -> bool:
-    return OPS[n.op].kind in _RECOMPUTABLE_KINDS and n.op not in GROUPS.assign
+    """Whether a clone of `n` gives the same bits: not a reduction (module docstring), an assign or a leaf."""
+    return n.op not in GROUPS.reduce and n.op not in GROUPS.assign and OPS[n.op].kind != "leaf"
 
 
 def flops(n) -> int:
@@ -135,8 +137,8 @@ def flops(n) -> int:
         return 0
     if n.op in GROUPS.matmul:
         return 2 * n.size * n.srcs[0].shape[-1]
-    if n.op == "conv2d":
-        return 2 * n.size * (n.srcs[1].size // max(n.srcs[1].shape[0], 1))
+    if n.op in GROUPS.window:  # a convolution: a multiply-add per output element and weight of one channel
+        return 2 * n.size * max(n.srcs[-1].size // max(n.shape[1], 1), 1)
     return n.size
 
 
@@ -274,7 +276,7 @@ def _strides(n: int):
     stride = 2
     while stride <= n + 1:
         yield stride
-        stride = max(stride + 1, int(stride * 1.3))
+        stride = max(stride + 1, int(stride * STRIDE_GROWTH))
 
 
 def choose(g, fwd, needed, policy: Policy, peak_of, marked=frozenset()) -> tuple:
