@@ -37,9 +37,13 @@ def grads_of(spec, ctx):
     rng = np.random.default_rng(seed)
     ws, bs, f = _mlp(rng, depth, width, acts, residual)
     x = tt.tensor(rng.standard_normal((batch, width)).astype(np.float32))
-    loss = f(x)
+    return backward_under(f(x), ws + bs, ctx)
+
+
+def backward_under(loss, params, ctx):
+    """(the Program, the gradient arrays) of `loss` with respect to `params`, computed under `ctx`."""
     loss.backward()
-    grads = [p.grad for p in ws + bs]
+    grads = [p.grad for p in params]
     with ctx:
         prog = tt.plan(loss, *grads)
         tt.realize(loss, *grads)
@@ -134,13 +138,7 @@ def _cnn_grads(ctx, seed=0):
                           nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
     x = tt.randn(4, 3, 8, 8).realize()
     y = tt.tensor(np.arange(4) % 10)
-    loss = nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    grads = [p.grad for p in model.parameters()]
-    with ctx:
-        prog = tt.plan(loss, *grads)
-        tt.realize(loss, *grads)
-    return prog, [g.numpy() for g in grads]
+    return backward_under(nn.functional.cross_entropy(model(x), y), list(model.parameters()), ctx)
 
 
 @pytest.mark.parametrize("strategy", ["sqrt", "mincut"])
@@ -159,13 +157,7 @@ def test_small_cnn_same_gradients_bit_for_bit(strategy):
 def _dropout_grads(ctx):
     tt.manual_seed(11)
     model = nn.Sequential(*[m for _ in range(5) for m in (nn.Linear(24, 24), nn.ReLU(), nn.Dropout(0.3))])
-    loss = model(tt.randn(16, 24).realize()).square().mean()
-    loss.backward()
-    grads = [p.grad for p in model.parameters()]
-    with ctx:
-        prog = tt.plan(loss, *grads)
-        tt.realize(loss, *grads)
-    return prog, [g.numpy() for g in grads]
+    return backward_under(model(tt.randn(16, 24).realize()).square().mean(), list(model.parameters()), ctx)
 
 
 def test_dropout_masks_are_kept_not_drawn_again():
