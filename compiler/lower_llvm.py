@@ -265,10 +265,10 @@ def _call(k, st, layout, kind) -> NativeCall:
         return NativeCall("matmul", kernels=(k.index,), a=a, b=b, dst=st.dst)
     if st.kind == "routine":
         o = k.ops[st.core]
-        a, b = ([_operand(k, r) for r in o.srcs] + [None])[:2]  # a unary routine (a sort) has no b
+        a, b, *more = [_operand(k, r) for r in o.srcs] + [None] * (2 - len(o.srcs))  # a sort has no b
         d = O.OPS[o.info.op]
         copier = im2col.copier(o.info.dtype) if d.kind == "window" else None  # only convolutions copy windows
-        return NativeCall("routine", kernels=(k.index,), a=a, b=b, dst=st.dst,
+        return NativeCall("routine", kernels=(k.index,), a=a, b=b, more=tuple(more), dst=st.dst,
                           routine=functools.partial(d.into, arg=o.info.arg, copy_windows=copier))
     return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))
 

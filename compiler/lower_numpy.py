@@ -257,7 +257,7 @@ class _Gen:
         if op == "erf":
             return f"_erf_into({d}, {args[0]})"
         if OPS[op].into is not None:  # written straight into d (a convolution: BLAS per tile)
-            return f"{self._const(OPS[op].into, 'NP')}({d}, {', '.join(args)}, {self._const(info.arg, 'A')})"
+            return f"{self._const(OPS[op].into, 'NP')}({d}, {', '.join(args)}, arg={self._const(info.arg, 'A')})"
         if op == "fold":
             self.scratch_bytes += math.prod(info.shape) * info.dtype.itemsize  # the accumulator, at most
             return f"_fold_into({d}, {args[0]}, {self._const(info, 'I')})"

@@ -1,6 +1,6 @@
 """Compile a graph into a Program: passes, kernels, schedule, memory plan, lowering.
 
-    fold -> dce -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy | llvm)
+    attention -> fold -> dce -> checkpoint -> fuse -> schedule -> memplan (+ inplace) -> lower (numpy | llvm)
 
 Each pass can be switched off by name (`Options.disabled`, see PASS_NAMES);
 each records the node (or kernel) counts before and after for `explain`.
@@ -28,7 +28,7 @@ from .kernelize import kernelize
 from .lower_numpy import lower_program as lower_program_numpy
 from . import ops
 from .ops import GROUPS
-from .passes import PASS_NAMES, Graph, fold, dce, fuse, schedule, plan_memory
+from .passes import PASS_NAMES, Graph, attention, fold, dce, fuse, schedule, plan_memory, checkpoint
 from .passes.fusion import output_views
 from .passes.memplan import PlanBuffer
 
@@ -38,9 +38,11 @@ DEFAULT_BACKEND = config.SETTINGS["TINYTORCH_BACKEND"].default
 
 @dataclass(frozen=True)
 class Options:
-    """What the pipeline may do: the backend and the passes switched off by name (see PASS_NAMES)."""
+    """What the pipeline may do: the backend, the passes switched off by name (see PASS_NAMES), and what
+    gradient checkpointing is asked for (a passes.checkpoint.Policy, or None)."""
     backend: str = "numpy"
     disabled: frozenset = frozenset()
+    remat: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "disabled", frozenset(self.disabled))
@@ -49,7 +51,7 @@ class Options:
             raise ValueError(f"unknown pass {sorted(unknown)}; the passes are {', '.join(PASS_NAMES)}")
 
     def key(self):
-        return (self.backend, tuple(sorted(self.disabled)))
+        return (self.backend, tuple(sorted(self.disabled)), None if self.remat is None else self.remat.key())
 
     def on(self, name: str) -> bool:
         return name not in self.disabled
@@ -96,6 +98,8 @@ class Program:
     executable: object  # runtime.NumpyExecutable | runtime.NativeExecutable
     compile_s: float = 0.0
     lowering_cost: dict = field(default_factory=dict)  # llvm: emit_s, compile_s, object (where it came from)
+    checkpoint: object = None  # passes.checkpoint.Decision: what the backward keeps and recomputes, or None
+    recomputed_kernels: frozenset = frozenset()  # indices of the kernels that recompute forward values
 
     @property
     def runner(self):
@@ -126,31 +130,48 @@ class Program:
 _THREAD = threading.local()  # .runners: WeakKeyDictionary Program -> this thread's runner
 
 
-def compile_graph(order, inputs, targets, options: Options) -> Program:
+def compile_graph(order, inputs, targets, options: Options, marked: frozenset = frozenset(), roots=()) -> Program:
+    """`marked`: ids of nodes of `order` built in `tinytorch.checkpoint` regions; `roots`: its nodes that
+    `backward` was called on (the checkpoint pass's forward is what they reach)."""
     t0 = time.perf_counter()
-    front = compile_front(order, inputs, targets, options)
+    front = compile_front(order, inputs, targets, options, marked, roots)
     return compile_back(front, front["kernels"], inputs, front["out_slots"], options, t0)
 
 
-def compile_front(order, inputs, targets, options: Options) -> dict:
+def compile_front(order, inputs, targets, options: Options, marked: frozenset = frozenset(), roots=()) -> dict:
     """Everything before the memory plan: the passes, the schedule and the kernels. {"kernels", "out_slots",
-    "records", "listing", "listing_after"}; symbolic.py's families run it once and `compile_back` per size."""
+    "records", "listing", "listing_after", "checkpoint", "late"}; symbolic.py's families run it once and
+    `compile_back` per size."""
     if options.backend not in BACKENDS:
         raise ValueError(f"unknown backend {options.backend!r}; choose one of {', '.join(BACKENDS)}")
-    res = optimize(order, inputs, targets, options)
+    res = optimize(order, inputs, targets, options, marked, roots)
     g, groups, records = res["graph"], res["groups"], res["passes"]
-    slot_of = {id(n): i for i, n in enumerate(inputs)}
-    views = output_views(g, groups)  # outputs that are a free view of a kernel's fresh array
-    outputs = {id(t) for t in g.targets} | {id(b) for b, _ in views.values()}
     t = time.perf_counter()
-    order_ = schedule_groups(groups, g, outputs, options)
-    kernels = kernelize(groups, g, order_, slot_of, outputs)
+    kernels, order_, views = _kernels(g, groups, inputs, options)
     records.append(PassRecord("schedule", len(kernels), len(kernels), "kernels",
                               (time.perf_counter() - t) * 1e3, options.on("schedule")))
     is_in = {id(n) for n in inputs}
+    late = frozenset(s for s, gi in enumerate(order_) if id(groups[gi].root) in g.late)
     return {"kernels": kernels, "out_slots": _output_slots(g, groups, order_, len(inputs), views),
             "records": records, "listing": ir.listing(list(targets), stop=lambda n: id(n) in is_in),
-            "listing_after": ir.listing(list(g.targets), stop=g.is_input)}
+            "listing_after": ir.listing(list(g.targets), stop=g.is_input), "checkpoint": res["checkpoint"],
+            "late": late}
+
+
+def _kernels(g, groups, inputs, options: Options) -> tuple:
+    """The schedule and the kernels of fused `groups`: (kernels, the order of the groups, output views)."""
+    slot_of = {id(n): i for i, n in enumerate(inputs)}
+    views = output_views(g, groups)  # outputs that are a free view of a kernel's fresh array
+    outputs = {id(t) for t in g.targets} | {id(b) for b, _ in views.values()}
+    order_ = schedule_groups(groups, g, outputs, options)
+    return kernelize(groups, g, order_, slot_of, outputs), order_, views
+
+
+def _planned_peak(g, inputs, options: Options) -> int:
+    """The arena peak the memory plan gives graph `g` (what the checkpoint pass weighs its choices by)."""
+    groups = fuse(g, enabled=options.on("fuse"), rows=options.on("rowfuse"))
+    kernels = _kernels(g, groups, inputs, options)[0]
+    return _memory(kernels, len(inputs), inputs, options)[1].peak_bytes
 
 
 def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float, batch: int = 0) -> Program:
@@ -167,7 +188,8 @@ def compile_back(front, kernels, inputs, out_slots, options: Options, t0: float,
         exe, lowered = lower_program_numpy(kernels, len(inputs), out_slots, plan, frees)
         cost = {}
     return Program(tuple(kernels), lowered, len(inputs), plan, front["listing"], front["listing_after"],
-                   tuple(records), options, exe, time.perf_counter() - t0, cost)
+                   tuple(records), options, exe, time.perf_counter() - t0, cost, front.get("checkpoint"),
+                   front.get("late", frozenset()))
 
 
 def schedule_groups(groups, g, outputs, options: Options) -> list:
@@ -178,22 +200,41 @@ def schedule_groups(groups, g, outputs, options: Options) -> list:
     return schedule(groups, g, sizes, enabled=options.on("schedule"))
 
 
-def optimize(order, inputs, targets, options: Options) -> dict:
-    """The graph passes and fusion: {"graph", "groups", "passes", "memo"} (memo: id(old node) -> new node)."""
+def optimize(order, inputs, targets, options: Options, marked: frozenset = frozenset(), roots=()) -> dict:
+    """The graph passes and fusion: {"graph", "groups", "passes", "memo", "checkpoint"} (memo: id(old node) ->
+    new node; checkpoint: the checkpoint pass's Decision or None)."""
     g = Graph(tuple(targets), tuple(order), frozenset(id(n) for n in inputs))
     records, memo = [], {id(n): n for n in order}
-    for name, fn in (("fold", fold), ("dce", dce)):
+    for name, fn in (("attention", functools.partial(attention, enabled=options.on("attention"))), ("fold", fold),
+                     ("dce", dce)):
         before, t = g.count(), time.perf_counter()
-        if options.on(name):
+        if options.on(name) or name == "attention":  # off, the attention pass expands the attention ops
             g, m = fn(g)
             memo = {k: m.get(id(v), v) for k, v in memo.items()}
         records.append(PassRecord(name, before, g.count(), "nodes", (time.perf_counter() - t) * 1e3,
                                   options.on(name)))
+    g, memo, decision = _checkpoint(g, memo, inputs, options, marked, roots, records)
     t = time.perf_counter()
     groups = fuse(g, enabled=options.on("fuse"), rows=options.on("rowfuse"))
     records.append(PassRecord("fuse", g.count(), len(groups), "kernels", (time.perf_counter() - t) * 1e3,
                               options.on("fuse")))
-    return {"graph": g, "groups": groups, "passes": records, "memo": memo}
+    return {"graph": g, "groups": groups, "passes": records, "memo": memo, "checkpoint": decision}
+
+
+def _checkpoint(g, memo, inputs, options: Options, marked, roots, records) -> tuple:
+    """The checkpoint pass (passes/checkpoint.py), where a memory budget or a marked region asks for it."""
+    if options.remat is None and not marked:
+        return g, memo, None
+    before, t = g.count(), time.perf_counter()
+    decision = None
+    if options.on("checkpoint"):
+        marked = frozenset(id(memo[k]) for k in marked if k in memo)
+        roots = [memo.get(id(r), r) for r in roots]
+        g, m, decision = checkpoint(g, options.remat, marked, lambda g2: _planned_peak(g2, inputs, options), roots)
+        memo = {k: m.get(id(v), v) for k, v in memo.items()}
+    records.append(PassRecord("checkpoint", before, g.count(), "nodes", (time.perf_counter() - t) * 1e3,
+                              options.on("checkpoint")))
+    return g, memo, decision
 
 
 def _output_slots(g, groups, order_, n_in, views) -> list:
@@ -257,6 +298,8 @@ def _inplace_candidate(k, kernels, n_in, last):
             continue
         if inp.base.shape != k.shape or inp.base.dtype != k.dtype:
             continue
-        if all(not r.chain for o in k.ops for r in o.srcs if r.kind == "in" and r.index == idx):
-            return idx
+        if any(other.slot == inp.slot for j, other in enumerate(k.inputs) if j != idx):
+            continue  # also read through a view: a write could land before that read
+        if all(not r.chain for o in k.ops for r in o.srcs if r.kind == "in" and r.index == idx or r.kind == "t"):
+            return idx  # (an op's value read through a view, BatchNorm's (x + b)[0:1] shift, may read x elsewhere)
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -34,6 +35,12 @@ _LOCK = threading.Lock()
 # structural key is a flat tuple of ints: cheap to hash and compare on every cached step. The table grows only
 # with node kinds that reached a realize, as the Program cache itself does.
 _SIDS: dict = {}
+
+# Nodes built inside `tinytorch.checkpoint` regions (their values are recomputed for the backward): held weakly;
+# their positions in a graph are part of its Program's key.
+MARKED: "weakref.WeakSet" = weakref.WeakSet()
+# The outputs `backward` was called on: under checkpointing the forward of a joint graph is what they reach.
+ROOTS: "weakref.WeakSet" = weakref.WeakSet()
 
 
 def _sid(n: ir.Node, sids=_SIDS) -> int:
@@ -86,18 +93,24 @@ def plan(targets, options: Options | None = None, order=None) -> tuple:
     input nodes in the order it takes their arrays)."""
     options = options or Options.current()
     order, inputs, key = linearize(targets, order)
-    if symbolic.DYNAMIC:
+    marked = tuple(i for i, n in enumerate(order) if n in MARKED) if len(MARKED) else ()
+    roots = ()
+    if options.remat is not None or marked:
+        roots = tuple(i for i, n in enumerate(order) if n in ROOTS) if len(ROOTS) else ()
+    elif symbolic.DYNAMIC:
         found = _plan_family(order, inputs, targets, options, key)
         if found is not None:
             return found
-    full_key = (key, options.key())
+    full_key = (key, options.key(), marked, roots) if marked or roots else (key, options.key())
     with _LOCK:
         prog = _CACHE.get(full_key)
         if prog is not None:
             _CACHE.move_to_end(full_key)
             STATS["cache_hits"] += 1
             return prog, inputs
-    prog = compile_graph(order, inputs, targets, options)  # outside the lock: another thread may compile too
+    # outside the lock: another thread may compile too
+    prog = compile_graph(order, inputs, targets, options, frozenset(id(order[i]) for i in marked),
+                         [order[i] for i in roots])
     with _LOCK:
         STATS["compiles"] += 1
         STATS["compile_s"] += prog.compile_s

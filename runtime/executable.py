@@ -67,7 +67,8 @@ class NativeCall:
     a: Optional[Operand] = None
     b: Optional[Operand] = None
     dst: int = -1
-    routine: Optional[Callable] = None  # kind "routine": routine(out, a, b), made by the compiler
+    routine: Optional[Callable] = None  # kind "routine": routine(out, a, b, *more), made by the compiler
+    more: tuple = ()  # kind "routine": its operands after a and b (attention's v and mask)
     explain: Optional[Callable] = None  # (return code, table arrays) -> (kernel index, the exception)
 
 

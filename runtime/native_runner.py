@@ -91,7 +91,8 @@ class NativeRunner:
             np.matmul(self._operand(call.a), self._operand(call.b), out=self.arrays[call.dst])
             return
         if call.kind == "routine":
-            call.routine(self.arrays[call.dst], *[self._operand(o) for o in (call.a, call.b) if o is not None])
+            call.routine(self.arrays[call.dst], *[self._operand(o) for o in (call.a, call.b, *call.more)
+                                                  if o is not None])
             return
         if call.kind == "parallel":
             rc = max(parallel.run(self.cfuncs[call.function], self.head, call.extent, call.work, []))

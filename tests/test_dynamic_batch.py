@@ -144,10 +144,14 @@ def test_cnn_and_batchnorm_steps_equal_fixed_shape_compiles(kind):
     for dynamic in (True, False):
         model = make()
         tt.clear_cache()
-        before = tt.stats()["compiles"]
+        before = dict(tt.stats())
         results[dynamic] = ([_step_once(model, x, y, dynamic) for x, y in batches],
-                            [p.numpy().copy() for p in model.parameters()], tt.stats()["compiles"] - before)
-    assert results[True][2] == results[False][2] - 1  # the batch of 7 is bound to the family of 16
+                            [p.numpy().copy() for p in model.parameters()],
+                            {k: tt.stats()[k] - before[k] for k in ("compiles", "sizes_bound")})
+    # the batch of 7 is bound to the family of 16 (a size whose native module differs, as a convolution's
+    # tiling can, compiles its object code on a cold disk cache: counted in compiles, not a new graph)
+    assert results[True][2]["sizes_bound"] == 1 and results[False][2]["sizes_bound"] == 0
+    assert results[True][2]["compiles"] <= results[False][2]["compiles"]
     np.testing.assert_allclose(results[True][0], results[False][0], rtol=1e-5, atol=1e-6)
     for a, b in zip(results[True][1], results[False][1]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

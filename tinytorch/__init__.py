@@ -49,9 +49,11 @@ from .inspect import plan, explain, set_passes, disable_passes, PASS_NAMES  # no
 from .backend import set_backend, get_backend, using_backend  # noqa
 from . import viz, data, nn, optim, text  # noqa: F401
 from .serialization import save, load, CheckpointError  # noqa: F401
+from .weights import load_weights, save_weights  # noqa: F401
 from .capture import compile, capture  # noqa: F401  (step capture and replay)
 from .profiler import profile  # noqa: F401  (where time goes)
 from .roofline_model import roofline  # noqa: F401
+from .checkpointing import memory_budget, checkpoint, BudgetTooSmall  # noqa: F401  (gradient checkpointing)
 
 concat = concatenate = cat
 __version__ = "0.1.0"

@@ -168,6 +168,7 @@ def backward(output: TensorBase, gradient=None) -> None:
         raise RuntimeError("backward: the tensor does not require grad; no leaf it depends on has "
                            "requires_grad=True (or it was built under no_grad/detach)")
     seed = _seed(output, gradient)
+    C.realizer.ROOTS.add(output._node)  # the forward a checkpointing compile recomputes from
     # one pass over the leaves, then set lookups per node; dict.copy is atomic, so another thread adding or
     # dropping a leaf meanwhile cannot break the iteration (a dead leaf's id(None) matches no node)
     leaf_ids = {id(r()) for r in GRAD_LEAVES.data.copy()}

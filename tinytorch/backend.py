@@ -14,7 +14,7 @@ from .compiler.program import BACKENDS, CONFIG, Options
 def set_backend(name: str) -> None:
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    CONFIG.options = Options(backend=name, disabled=CONFIG.options.disabled)
+    CONFIG.options = Options(backend=name, disabled=CONFIG.options.disabled, remat=CONFIG.options.remat)
 
 
 def get_backend() -> str:

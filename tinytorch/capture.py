@@ -42,6 +42,7 @@ from .creation import RNG, SEED_HIGH as _SEED_HIGH
 from .live_tensors import GRAD_LEAVES, LAZY
 from .nn.module import Modes
 from .runtime import Buffer
+from .checkpointing import with_budget
 from .tensor import Tensor
 from .tensor_base import GradMode, wrap
 
@@ -49,10 +50,15 @@ ARG, OUT, SEED, GRAD, BUF = range(5)
 _MISS = object()
 
 
-def compile(fn=None, *, max_traces: int = 4):
-    """Capture `fn` (a training step that returns a Tensor, None or a tuple of Tensors) for replay."""
+def compile(fn=None, *, max_traces: int = 4, memory_budget=None, checkpoint_strategy: str = "mincut"):
+    """Capture `fn` (a training step that returns a Tensor, None or a tuple of Tensors) for replay.
+    `memory_budget` (bytes): its Programs compile under `tinytorch.memory_budget(memory_budget,
+    checkpoint_strategy)` (gradient checkpointing)."""
     if fn is None:
-        return lambda f: CapturedStep(f, max_traces)
+        return lambda f: compile(f, max_traces=max_traces, memory_budget=memory_budget,
+                                 checkpoint_strategy=checkpoint_strategy)
+    if memory_budget is not None:
+        fn = with_budget(fn, memory_budget, checkpoint_strategy)
     return CapturedStep(fn, max_traces)
 
 

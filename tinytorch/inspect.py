@@ -48,23 +48,27 @@ def explain(*tensors: Tensor, options: Options | None = None) -> str:
            "== IR after fold and dce", prog.listing_after,
            f"== kernels ({len(prog.kernels)}, in schedule order)"]
     for k, low in zip(prog.kernels, prog.lowered):
-        out.append(k.summary(low) + f"  -> {k.out_kind}")
+        again = "  (recomputed for the backward)" if k.index in prog.recomputed_kernels else ""
+        out.append(k.summary(low) + f"  -> {k.out_kind}{again}")
         if k.inplace_of >= 0:
             out.append(f"       writes in place of its input k{k.inputs[k.inplace_of].slot - prog.n_inputs}")
+    if prog.checkpoint is not None:
+        out += ["== checkpointing (what the backward keeps, what it recomputes)", *prog.checkpoint.lines()]
     out += ["== memory plan", prog.memory_plan.table()]
     return "\n".join(out)
 
 
 def set_passes(disabled=(), backend: str | None = None) -> None:
     """Switch passes off by name for everything compiled from now on (see PASS_NAMES); () turns all on."""
-    CONFIG.options = Options(backend=backend or CONFIG.options.backend, disabled=frozenset(disabled))
+    CONFIG.options = Options(backend=backend or CONFIG.options.backend, disabled=frozenset(disabled),
+                             remat=CONFIG.options.remat)
 
 
 @contextlib.contextmanager
 def disable_passes(*names: str):
     """`with tinytorch.disable_passes("fuse"):` compiles without those passes inside the block."""
     before = CONFIG.options
-    CONFIG.options = Options(backend=before.backend, disabled=before.disabled | frozenset(names))
+    CONFIG.options = Options(backend=before.backend, disabled=before.disabled | frozenset(names), remat=before.remat)
     try:
         yield
     finally:

@@ -139,12 +139,17 @@ def save(obj, f) -> None:
     manifest = {"format": _FORMAT, "root": _encode(obj, arrays, "obj")}
     payload = {f"a{i}": a for i, a in enumerate(arrays)}
     payload[_MANIFEST] = np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8)
+    write_atomically(path, lambda fh: np.savez(fh, **payload))
+
+
+def write_atomically(path: str, write) -> None:
+    """Call `write(binary file)` on a temp file next to `path`, fsync it, then os.replace it over `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

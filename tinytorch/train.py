@@ -24,6 +24,7 @@ import numpy as np
 from . import lazy
 from .autograd import no_grad
 from .capture import compile as capture
+from .checkpointing import with_budget
 from .creation import get_rng_state, set_rng_state
 from .nn.functional import cross_entropy
 from .serialization import load, save
@@ -38,7 +39,8 @@ def _accuracy_count(logits, y):
 
 class Trainer:
     def __init__(self, model, optimizer, train_loader, val_loader=None, loss_fn=None, metrics_path=None,
-                 checkpoint_dir=None, progress: bool = True, compile: bool = True):
+                 checkpoint_dir=None, progress: bool = True, compile: bool = True, memory_budget=None,
+                 checkpoint_strategy: str = "mincut"):
         if loss_fn is None:
             loss_fn = cross_entropy
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
@@ -47,6 +49,8 @@ class Trainer:
         self.checkpoint_dir = pathlib.Path(checkpoint_dir) if checkpoint_dir else None
         self.progress = progress
         self.compile = compile
+        if memory_budget is not None:  # gradient checkpointing: the step's planned arena peak fits the budget
+            self._step = with_budget(self._step, memory_budget, checkpoint_strategy)
         self._captured = capture(self._step) if compile else None
         self.epoch = 0  # epochs finished
         self.history: list = []

@@ -128,7 +128,9 @@ def draw(t, path, stage: str = "before", options: Options | None = None) -> list
 STEP_W, ROW_H, MARGIN = 48, 260, 60  # pixels per kernel step, height of the arena axis, margins
 
 
-def memory_plan_svg(plan) -> str:
+def memory_plan_svg(plan, recomputed=frozenset()) -> str:
+    """`recomputed`: indices of the kernels that recompute forward values (checkpointing): their buffers are
+    drawn grey and named "k12 (recomputed)"."""
     steps = max(plan.steps, 1)
     peak = max(plan.peak_bytes, 1)
     w, h = MARGIN * 2 + steps * STEP_W, MARGIN * 2 + ROW_H
@@ -144,12 +146,14 @@ def memory_plan_svg(plan) -> str:
         y = MARGIN + ROW_H * b.offset / peak
         bw = (b.last - b.first + 1) * STEP_W
         bh = max(ROW_H * b.size / peak, 1.0)
-        color = palette[i % len(palette)]
+        again = int(b.name[1:]) in recomputed
+        color = "#bbbbbb" if again else palette[i % len(palette)]
+        label = b.name + (" (recomputed)" if again else "")
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{bh:.1f}" fill="{color}" '
                      f'fill-opacity="0.75" stroke="black" stroke-width="0.5"><title>{html.escape(b.row())}'
-                     f'</title></rect>')
+                     f'{" recomputed" if again else ""}</title></rect>')
         if bh >= 10:
-            parts.append(f'<text x="{x + 3:.1f}" y="{y + min(bh, 14) - 2:.1f}" font-size="10">{b.name}</text>')
+            parts.append(f'<text x="{x + 3:.1f}" y="{y + min(bh, 14) - 2:.1f}" font-size="10">{label}</text>')
     for s in range(steps):
         parts.append(f'<text x="{MARGIN + s * STEP_W + STEP_W / 2:.1f}" y="{MARGIN + ROW_H + 16}" '
                      f'font-size="10" text-anchor="middle">k{s}</text>')
@@ -162,10 +166,12 @@ def memory_plan_svg(plan) -> str:
 
 
 def draw_memory_plan(plan, path) -> pathlib.Path:
-    """Write the memory plan of a Program (or a MemoryPlan) as an SVG timeline."""
+    """Write the memory plan of a Program (or a MemoryPlan) as an SVG timeline; a Program's recomputed
+    kernels (gradient checkpointing) are marked."""
+    recomputed = getattr(plan, "recomputed_kernels", frozenset())
     plan = getattr(plan, "memory_plan", plan)
     path = pathlib.Path(path)
-    path.write_text(memory_plan_svg(plan))
+    path.write_text(memory_plan_svg(plan, recomputed))
     return path
 
 

@@ -15,7 +15,7 @@ broadcasting right by the `expand` rule alone.
 The groups, one file each: leaves.py (buffer const constarr arange rand), elementwise.py (unary,
 binary, where, cast), reduce.py (sum max), movement.py (reshape permute expand slice pad detach),
 matmul.py, index.py (gather scatter_add), window.py (unfold fold), conv.py (conv2d conv2d_dx conv2d_dw),
-sort.py (argsort), scan.py (cumsum), assign.py.
+attention.py (attention attention_grad), sort.py (argsort), scan.py (cumsum), assign.py.
 
 To add an elementwise op: its NumPy function, VJP and kind in one line of elementwise.py, naming its
 native lowering, which you write in compiler/llvm/scalar.py; tests/test_op_table.py checks nothing is
@@ -23,7 +23,7 @@ missing, tests/test_llvm_backend.py compares the two backends on it. The fronten
 it goes in tinytorch/elementwise.py.
 """
 from .table import ELEMENTWISE, KINDS, OPS, Groups, Hooks, OpDef, apply_chain, build
-from . import leaves, elementwise, reduce, movement, matmul, index, window, conv, assign  # noqa: F401  (they declare)
+from . import leaves, elementwise, reduce, movement, matmul, index, window, conv, attention, assign  # noqa: F401  (they declare)
 from . import sort, scan  # noqa: F401  (they declare)
 from .builders import add, const, div, like, mul
 from .leaves import ConstArray, leaf

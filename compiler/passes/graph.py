@@ -24,6 +24,8 @@ class Graph:
     targets: tuple  # what the program must produce, in order
     nodes: tuple  # everything to compute (sources before users); may hold dead nodes until dce
     inputs: frozenset  # ids of input nodes (buffers and already-computed values)
+    late: frozenset = frozenset()  # ids of nodes recomputed for the backward (checkpoint.py): run on demand
+    early: frozenset = frozenset()  # with `late`: ids of the forward nodes, run before the rest when ready
 
     def is_input(self, n) -> bool:
         return id(n) in self.inputs

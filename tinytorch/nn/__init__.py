@@ -17,3 +17,5 @@ from .group_norm import GroupNorm, InstanceNorm2d  # noqa: F401
 from .shape import Unflatten, PixelShuffle, PixelUnshuffle, ZeroPad2d  # noqa: F401
 from .channel_dropout import Dropout2d  # noqa: F401
 from . import utils  # noqa: F401,E402
+from .multihead import MultiheadAttention  # noqa: F401,E402
+from .transformer import GPT, Block as TransformerBlock, CausalSelfAttention  # noqa: F401,E402

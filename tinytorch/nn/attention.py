@@ -1,8 +1,10 @@
-"""Scaled dot-product attention, PyTorch's `F.scaled_dot_product_attention`, composed from tensor ops.
+"""Scaled dot-product attention, PyTorch's `F.scaled_dot_product_attention`.
 
 softmax(q kᵀ · scale + mask) v over the last two dims; every dim before them is a batch dim (heads too) and
-broadcasts. The T×T score matrix is an ordinary node of the graph here; the compiler's attention pass finds
-this shape of graph and runs it as one streaming kernel instead (see docs/DESIGN.md, "Attention").
+broadcasts. Without dropout it records one `attention` op (compiler/ops/attention.py: a streaming kernel
+over key blocks that never holds the T×T score matrix); with the attention pass switched off the compiler
+expands it back into the composed form (see docs/DESIGN.md, "Attention"). With dropout it is composed here:
+dropout needs the materialized probabilities (a random mask per score), which the streaming kernel never has.
 """
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import math
 
 import numpy as np
 
-from ..elementwise import as_tensor, where
+from ..compiler.ops.attention import BLOCK
+from ..elementwise import as_tensor, broadcast_shapes, broadcast_to, where
 from ..reduce import softmax
-from ..tensor_base import TensorBase
+from ..tensor_base import TensorBase, op_result
+from .constants import const_tensor
 from .dropout import dropout
 
 
@@ -43,10 +47,12 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
         rep = q.shape[-3] // k.shape[-3]
         k, v = k.repeat_interleave(rep, dim=-3), v.repeat_interleave(rep, dim=-3)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    if dropout_p == 0.0:
+        return _fused(q, k, v, attn_mask, is_causal, scale)
     scores = (q @ k.transpose(-2, -1)) * scale
     L, S = q.shape[-2], k.shape[-2]
     if is_causal:
-        attn_mask = as_tensor(np.tril(np.ones((L, S), dtype=bool)))
+        attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
     if attn_mask is not None:
         attn_mask = as_tensor(attn_mask)
         if attn_mask.dtype.kind == "b":
@@ -57,3 +63,21 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ v
+
+
+def _fused(q, k, v, attn_mask, is_causal, scale) -> TensorBase:
+    """One `attention` node over q, k, v (and the mask) broadcast to one batch shape; its result packs each
+    row's logsumexp as a last column (for the backward), sliced off here."""
+    L, S = q.shape[-2], k.shape[-2]
+    shapes = [q.shape[:-2], k.shape[:-2], v.shape[:-2]]
+    mask = None if attn_mask is None else as_tensor(attn_mask)
+    if mask is not None:
+        shapes.append(mask.shape[:-2] if mask.ndim >= 2 else ())
+    batch = broadcast_shapes(*shapes, op="scaled_dot_product_attention")
+    srcs = [broadcast_to(t, batch + t.shape[-2:]) for t in (q, k, v)]
+    if mask is not None:
+        if mask.dtype.kind != "b":
+            mask = mask.to(q.dtype)
+        srcs.append(broadcast_to(mask, batch + (L, S)))
+    out = op_result("attention", tuple(srcs), arg=(scale, bool(is_causal), BLOCK))
+    return out[..., :v.shape[-1]]

@@ -4,7 +4,9 @@ The time loop is unrolled into the graph: each layer and direction does one matm
 weight_ih, then per step one matmul with weight_hh and the gates. One call is therefore one graph whose
 structure depends only on the shapes, so the Program compiles once per sequence length and batch size and is
 reused after (a different length is a different graph). Gate order in the stacked weights is torch's: LSTM
-(input, forget, cell, output), GRU (reset, update, new).
+(input, forget, cell, output), GRU (reset, update, new). An LSTM with proj_size > 0 projects each h_t with
+weight_hr (proj_size, hidden_size), as torch's: h_0, h_n and the output have proj_size features, c keeps
+hidden_size.
 """
 from __future__ import annotations
 
@@ -75,9 +77,10 @@ class RNNBase(Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the probability "
                              f"of an element being zeroed, got {dropout!r}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported (got {proj_size}); use proj_size=0 "
-                                      f"and a Linear after the layer")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size must be an int >= 0, got {proj_size!r}")
+        if proj_size and proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size ({proj_size}) has to be smaller than hidden_size ({hidden_size})")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} and num_layers=1: dropout acts between layers, so it has "
                           f"no effect with one layer", stacklevel=3)
@@ -90,13 +93,16 @@ class RNNBase(Module):
         d = np.dtype(dtype or np.float32)
         gate_size = GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # h_t's size: an LSTM with proj_size projects h_t down to it
         self._weight_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
+            layer_in = input_size if layer == 0 else out_size * directions
             for suffix in ("", "_reverse")[:directions]:
-                shapes = [("weight_ih", (gate_size, layer_in)), ("weight_hh", (gate_size, hidden_size))]
+                shapes = [("weight_ih", (gate_size, layer_in)), ("weight_hh", (gate_size, out_size))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 names = []
                 for kind, shape in shapes:
                     pname = f"{kind}_l{layer}{suffix}"
@@ -140,20 +146,24 @@ class RNNBase(Module):
         shape = tuple(h.shape) if batched else (h.shape[0], 1) + tuple(h.shape[1:])
         if shape != expected:
             want = expected if batched else (expected[0], expected[2])
+            size = "proj_size" if what == "h_0" and self.proj_size else "hidden_size"
             raise ValueError(f"{name}: expected {what} of shape {want} (num_layers * num_directions, "
-                             f"{'batch, ' if batched else ''}hidden_size), got {h.shape}")
+                             f"{'batch, ' if batched else ''}{size}), got {h.shape}")
         return h if batched else h.unsqueeze(1)
 
     def _initial_state(self, hx, batch: int, batched: bool, dtype):
         directions = 2 if self.bidirectional else 1
-        expected = (self.num_layers * directions, batch, self.hidden_size)
-        count = 2 if self.mode == "LSTM" else 1
-        if hx is None:
-            return [zeros(*expected, dtype=dtype)] * count
+        expected = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
         if self.mode == "LSTM":
+            expected_c = expected[:2] + (self.hidden_size,)
+            if hx is None:
+                return [zeros(*expected, dtype=dtype), zeros(*expected_c, dtype=dtype)]
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise ValueError(f"LSTM: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            return [self._check_hidden(t, expected, batched, what) for t, what in zip(hx, ("h_0", "c_0"))]
+            return [self._check_hidden(t, want, batched, what)
+                    for t, want, what in zip(hx, (expected, expected_c), ("h_0", "c_0"))]
+        if hx is None:
+            return [zeros(*expected, dtype=dtype)]
         if isinstance(hx, (tuple, list)):
             raise ValueError(f"{type(self).__name__}: hx must be one tensor h_0, got a {type(hx).__name__}")
         return [self._check_hidden(hx, expected, batched, "h_0")]
@@ -162,7 +172,9 @@ class RNNBase(Module):
 
     def _direction(self, xs, state, names, reverse: bool):
         """Run one layer in one direction over xs (L, N, in): the outputs (L, N, H) and the final state."""
-        w_ih, w_hh, b_ih, b_hh = [getattr(self, n) for n in names] + [None] * (4 - len(names))
+        weights = {n.rsplit("_l", 1)[0]: getattr(self, n) for n in names}
+        w_ih, w_hh, b_ih, b_hh = (weights.get(k) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        w_hr = weights.get("weight_hr")
         gi = xs @ w_ih.T
         if b_ih is not None:
             gi = gi + b_ih
@@ -170,6 +182,8 @@ class RNNBase(Module):
         outs = [None] * xs.shape[0]
         for t in (reversed(range(xs.shape[0])) if reverse else range(xs.shape[0])):
             state = cell(gi[t], state, w_hh, b_hh)
+            if w_hr is not None:
+                state = (state[0] @ w_hr.T,) + tuple(state[1:])
             outs[t] = state[0]
         return stack(outs, 0), state
 
@@ -201,6 +215,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:

@@ -1,75 +1,15 @@
-"""Learning-rate schedulers: StepLR, CosineAnnealingLR, LinearLR (warmup), LambdaLR, SequentialLR.
-
-A scheduler only writes Python floats into `optimizer.param_groups[i]['lr']`;
-the optimizer feeds that float to its Program as an input buffer each step, so
-changing the rate never recompiles. The recurrences follow torch's chainable
-forms so the rates agree with PyTorch's to the last bits.
+"""torch.optim.lr_scheduler's names: StepLR, CosineAnnealingLR, LinearLR (warmup), LambdaLR, SequentialLR here;
+the others in sibling files (`scheduler_base.py` says how a scheduler feeds the optimizer without recompiles).
 """
 from __future__ import annotations
 
 import bisect
 import math
 
-from .optimizer import Optimizer
-
-
-class LRScheduler:
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for g in optimizer.param_groups:
-                g.setdefault("initial_lr", g["lr"])
-        else:
-            for i, g in enumerate(optimizer.param_groups):
-                if "initial_lr" not in g:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
-                                   f"scheduler with last_epoch >= 0; load the optimizer's state_dict first")
-        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._is_initial = False
-        self._initial_step()
-
-    def _initial_step(self) -> None:
-        self._step_count = 0
-        self._is_initial = True
-        self.step()
-        self._is_initial = False
-
-    def get_lr(self) -> list:
-        raise NotImplementedError
-
-    def _closed_form(self):
-        return None
-
-    def get_last_lr(self) -> list:
-        return list(self._last_lr)
-
-    def step(self, epoch=None) -> None:
-        self._step_count += 1
-        self._update_lr(epoch)
-
-    def _update_lr(self, epoch=None) -> None:
-        """Advance one epoch by the chainable rule, or jump to `epoch` by the closed form (as PyTorch)."""
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = int(epoch)
-            values = self._closed_form() or self.get_lr()
-        for g, lr in zip(self.optimizer.param_groups, values):
-            g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def _lrs(self):
-        return [g["lr"] for g in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})
+from .scheduler_base import LRScheduler  # noqa: F401
+from .decay_schedules import ConstantLR, ExponentialLR, MultiStepLR, PolynomialLR  # noqa: F401
+from .cyclic_schedules import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: F401
+from .plateau import ReduceLROnPlateau  # noqa: F401
 
 
 class StepLR(LRScheduler):
@@ -156,7 +96,54 @@ class LambdaLR(LRScheduler):
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
 
-class SequentialLR(LRScheduler):
+class MultiplicativeLR(LambdaLR):
+    """Multiply the current rate by lr_lambda(epoch) every epoch after the first."""
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._lrs()
+        return [lr * f(self.last_epoch) for lr, f in zip(self._lrs(), self.lr_lambdas)]
+
+
+class _Composite(LRScheduler):
+    """A scheduler made of schedulers: its state_dict holds theirs."""
+
+    def state_dict(self):
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return out
+
+    def load_state_dict(self, state_dict):
+        subs = state_dict["_schedulers"]
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for s, sd in zip(self._schedulers, subs):
+            s.load_state_dict(sd)
+
+
+class ChainedScheduler(_Composite):
+    """Step every scheduler each epoch, each multiplying into the rate the previous ones left."""
+
+    def __init__(self, schedulers, optimizer=None):
+        if not schedulers:
+            raise ValueError("ChainedScheduler: expected at least one scheduler to chain, got none")
+        self.optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler: scheduler {i} is a ReduceLROnPlateau, whose step needs the "
+                                 f"metric; step it on its own")
+            if s.optimizer is not self.optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(s).__name__}) belongs to another "
+                                 f"optimizer; chain schedulers of one optimizer")
+        self._schedulers = list(schedulers)
+        self._last_lr = self._lrs()
+
+    def step(self, epoch=None):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._lrs()
+
+
+class SequentialLR(_Composite):
     """Run schedulers one after another, switching at the given milestones (e.g. LinearLR warmup, then cosine)."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
@@ -182,14 +169,3 @@ class SequentialLR(LRScheduler):
         else:
             s.step()
         self._last_lr = s.get_last_lr()
-
-    def state_dict(self):
-        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return out
-
-    def load_state_dict(self, state_dict):
-        subs = state_dict["_schedulers"]
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)

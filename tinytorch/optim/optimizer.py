@@ -21,6 +21,22 @@ from ..tensor import Tensor
 
 
 _DATA = ("params", "lr", "initial_lr")  # group entries that are data (or bookkeeping), not graph structure
+_CYCLED = {"momentum": ("momentum", None), "beta1": ("betas", 0)}  # name: (group key, index), see cycle_as_data
+
+
+def _cycled_value(group: dict, name: str):
+    key, index = _CYCLED[name]
+    return group[key] if index is None else group[key][index]
+
+
+def _structure(group: dict, cycled) -> tuple:
+    """The group's entries that shape the graph: not the data ones; of a cycled value only whether it is 0."""
+    items = dict((k, v) for k, v in group.items() if k not in _DATA)
+    for name in cycled:
+        key, index = _CYCLED[name]
+        v = items[key]
+        items[key] = v != 0 if index is None else tuple(x != 0 if i == index else x for i, x in enumerate(v))
+    return tuple(items.items())
 
 
 def state_buffer(array) -> Tensor:
@@ -104,26 +120,51 @@ class Optimizer:
         return loss
 
     def _lr_input(self, group: dict) -> Tensor:
-        """The group's learning rate as an input buffer: one buffer per group, rewritten in place when the rate
-        changes, so a captured step (which binds that buffer) sees a scheduler's new rate too."""
+        """The group's learning rate as an input buffer (see `_input`)."""
+        return self._input(group, "lr", group["lr"])
+
+    def _input(self, group: dict, name: str, value) -> Tensor:
+        """A per-step value of the group as an input buffer: one buffer per group and name, rewritten in place
+        when the value changes, so a captured step (which binds that buffer) sees a scheduler's new value too."""
         cache = self.__dict__.setdefault("_lr_buffers", {})
-        value = group["lr"]
-        hit = cache.get(id(group))
+        hit = cache.get((id(group), name))
         if hit is None or hit[0] is not group or type(value) not in (int, float):
-            hit = cache[id(group)] = [group, value, scalar(value)]
+            hit = cache[(id(group), name)] = [group, value, scalar(value)]
         elif hit[1] != value:
             C.array_of(hit[2]._node)[...] = value
             hit[1] = value
         return hit[2]
+
+    # ------------------------------------------------------------ hyperparameters a scheduler cycles
+
+    def cycle_as_data(self, name: str) -> None:
+        """From now on feed `name` ('momentum', or 'beta1': betas[0]) to the step as data, as the learning rate:
+        OneCycleLR and CyclicLR change it every step, which as a graph constant would compile a Program per
+        value. The step built before this call is not reused (one recompile)."""
+        if name not in _CYCLED:
+            raise ValueError(f"{type(self).__name__}.cycle_as_data: can cycle {sorted(_CYCLED)}, not {name!r}")
+        cycled = self.__dict__.setdefault("_cycled", set())
+        if name not in cycled:
+            cycled.add(name)
+            self._version = self.__dict__.get("_version", 0) + 1
+
+    def _hyper(self, group: dict, name: str, dtype=None):
+        """The group's momentum or beta1: a Python number, or once `cycle_as_data(name)` a 0-d input (float64,
+        cast to `dtype` if given)."""
+        value = _cycled_value(group, name)
+        if name not in self.__dict__.get("_cycled", ()):
+            return value
+        data = self._input(group, name, value)
+        return data if dtype is None else data.to(dtype)
 
     # ------------------------------------------------------------ replay of a captured step (tinytorch.capture)
 
     def _capture_key(self):
         """What a captured step's Program assumes of this optimizer besides the learning rates: the groups, their
         parameters and hyperparameters, and which state is loaded."""
+        cycled = self.__dict__.get("_cycled", ())
         return (self.__dict__.get("_version", 0),
-                tuple((tuple(map(id, g["params"])), tuple((k, v) for k, v in g.items() if k not in _DATA))
-                      for g in self.param_groups))
+                tuple((tuple(map(id, g["params"])), _structure(g, cycled)) for g in self.param_groups))
 
     def _refresh_for_replay(self, key) -> bool:
         """Before a replay: False if the optimizer changed shape since the trace, else write current rates."""
@@ -131,6 +172,8 @@ class Optimizer:
             return False
         for g in self.param_groups:
             self._lr_input(g)
+            for name in self.__dict__.get("_cycled", ()):
+                self._hyper(g, name)
         return True
 
     def _update_group(self, group: dict, items: list, lr: Tensor) -> list:

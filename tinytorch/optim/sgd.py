@@ -23,8 +23,8 @@ class SGD(Optimizer):
         if group["weight_decay"]:
             d_p = u.add(d_p, u.mul(p, group["weight_decay"]))
         out = []
-        m = group["momentum"]
-        if m:
+        if group["momentum"]:
+            m = self._hyper(group, "momentum", p.dtype)
             buf = state.get("momentum_buffer")
             if buf is None:  # first step: the buffer starts as the gradient itself (no dampening), as PyTorch
                 buf = state["momentum_buffer"] = state_buffer(np.zeros(p.shape, p.dtype))

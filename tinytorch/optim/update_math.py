@@ -7,6 +7,8 @@ half of a plain training step's optimizer build. `Update` builds each op with on
 exactly the nodes the Tensor ops make (a Python number is a `const` of the update's shape and dtype, a 0-d
 tensor is reshaped to the rank and expanded, as broadcasting does it), so the compiled Program is the same.
 Only no_grad differs: an update built under no_grad has no `detach` nodes (nothing differentiates an update).
+The optimizers keep PyTorch's rounding order: its addcmul is self + (value * t1) * t2, its addcdiv
+self + (value * t1) / t2, and a scalar is cast to the parameter's dtype before it meets a tensor.
 """
 from __future__ import annotations
 
@@ -46,6 +48,19 @@ class Update:
     def maximum(self, a, b): return C.build("maximum", self.node(a), self.node(b))
     def neg(self, a): return C.build("neg", self.node(a))
     def sqrt(self, a): return C.build("sqrt", self.node(a))
+    def abs(self, a): return C.build("abs", self.node(a))
+    def where(self, cond, a, b): return C.build("where", self.node(cond), self.node(a), self.node(b))
+
+    def lerp(self, start, end, weight):
+        """torch.lerp in torch's two forms (the second is exact at weight 1), picked in Python for a number and
+        by `where` for a 0-d tensor (a weight that is data, such as 1 - a cycled beta1)."""
+        if not isinstance(weight, Tensor):
+            if weight < 0.5:
+                return self.add(start, self.mul(self.sub(end, start), weight))
+            return self.sub(end, self.mul(self.sub(end, start), 1 - weight))
+        w = weight.to(self.dtype)
+        diff = self.sub(end, start)
+        return self.where(w < 0.5, self.add(start, self.mul(diff, w)), self.sub(end, self.mul(diff, 1 - w)))
 
 
 def assign(target: Tensor, value) -> Tensor:
