@@ -26,18 +26,11 @@ import tinytorch as tt
 from tinytorch.scan import _scan
 
 
-def _grad_run(fn, x, g):
+def _grad_run(lib, fn, x, g):
+    """One forward + backward of sum(fn(x) * g) in `lib` (tinytorch or torch, which spell it alike)."""
     def run():
-        leaf = tt.tensor(x, requires_grad=True)
-        (fn(leaf) * tt.tensor(g)).sum().backward()
-        return leaf.grad.numpy()
-    return run
-
-
-def _torch_grad_run(fn, x, g):
-    def run():
-        leaf = torch.tensor(x, requires_grad=True)
-        (fn(leaf) * torch.tensor(g)).sum().backward()
+        leaf = lib.tensor(x, requires_grad=True)
+        (fn(leaf) * lib.tensor(g)).sum().backward()
         return leaf.grad.numpy()
     return run
 
@@ -48,13 +41,13 @@ def rows(rng):
     for r, n in ((64, 1024), (4, 65536)):
         x, g = rng.standard_normal((r, n)).astype(np.float32), rng.standard_normal((r, n)).astype(np.float32)
         out.append((f"cumsum fwd+bwd ({r}, {n})", {
-            "primitive": _grad_run(lambda t: tt.cumsum(t, 1), x, g),
-            "hillis-steele": _grad_run(lambda t: _scan(t, 1, lambda a, b: a + b, 0), x, g),
-            "torch": _torch_grad_run(lambda t: torch.cumsum(t, 1), x, g)}))
+            "primitive": _grad_run(tt, lambda t: tt.cumsum(t, 1), x, g),
+            "hillis-steele": _grad_run(tt, lambda t: _scan(t, 1, lambda a, b: a + b, 0), x, g),
+            "torch": _grad_run(torch, lambda t: torch.cumsum(t, 1), x, g)}))
     x, g = rng.standard_normal((64, 1024)).astype(np.float32), rng.standard_normal((64, 1024)).astype(np.float32)
     out.append(("sort values fwd+bwd (64, 1024)", {
-        "tinytorch": _grad_run(lambda t: tt.sort(t, 1).values, x, g),
-        "torch": _torch_grad_run(lambda t: torch.sort(t, 1).values, x, g)}))
+        "tinytorch": _grad_run(tt, lambda t: tt.sort(t, 1).values, x, g),
+        "torch": _grad_run(torch, lambda t: torch.sort(t, 1).values, x, g)}))
     for shape, k in (((8, 50257), 50), ((256, 64), 8)):
         x = rng.standard_normal(shape).astype(np.float32)
         out.append((f"topk k={k} {shape}", {

@@ -83,17 +83,20 @@ def test_topk_puts_nan_above_everything_as_torch(n, k):
         _same(got.indices.numpy(), want.indices)
 
 
-def test_topk_values_are_the_k_best_on_a_long_row_with_ties():
-    x = _ties(4, 400)
-    x[np.isnan(x)] = 0.0
-    got = tt.topk(tt.tensor(x), 7)
-    _same(got.values.numpy(), torch.topk(torch.tensor(x), 7).values)
-    np.testing.assert_array_equal(np.take_along_axis(x, got.indices.numpy(), 1), got.values.numpy())
+@pytest.mark.parametrize("n,k", [(12, 5), (400, 7)])  # the full sort, and the partition path of a long row
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_with_ties_is_the_first_k_of_torchs_stable_sort(n, k, largest):
+    x = _ties(4, n)
+    want = torch.sort(torch.tensor(x), dim=-1, descending=largest, stable=True)
+    got = tt.topk(tt.tensor(x), k, largest=largest)
+    _same(got.values.numpy(), want.values[:, :k])
+    _same(got.indices.numpy(), want.indices[:, :k])
+    _same(got.values.numpy(), torch.topk(torch.tensor(x), k, largest=largest).values)
 
 
 def test_bad_arguments_name_the_op_and_the_shape():
     x = tt.tensor(_distinct(3, 4))
-    with pytest.raises(ValueError, match=r"topk: k=5 .*size 4 .*\(3, 4\)"):
+    with pytest.raises(ValueError, match=r"topk: k=5 .*dim 1 of size 4 .*\(3, 4\)"):
         tt.topk(x, 5)
     with pytest.raises(TypeError, match="topk: does not take bool"):
         tt.topk(x > 0, 1)
@@ -183,6 +186,10 @@ def test_multinomial_with_replacement_follows_the_distribution_and_never_draws_a
     counts = np.bincount(draws, minlength=5)
     assert counts[1] == 0
     assert _chi2_p(counts, P5) > 1e-4
+    one = tt.multinomial(tt.tensor(np.tile(P5, (20000, 1))), 1).numpy()  # one draw without replacement
+    assert one.shape == (20000, 1)
+    counts = np.bincount(one[:, 0], minlength=5)
+    assert counts[1] == 0 and _chi2_p(counts, P5) > 1e-4
 
 
 def test_multinomial_rows_are_drawn_from_their_own_distributions():

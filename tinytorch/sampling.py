@@ -1,8 +1,8 @@
 """multinomial: indices drawn from the categories of each row of (unnormalized) probabilities.
 
 The uniform draws are a `rand` node, whose seed is a small input buffer: drawing again, with another seed
-or another Generator, runs the same cached Program (no compile). With replacement, each draw is the inverse
-CDF: u * total is compared with the running sums of the row (`cumsum`, a sequential scan, so a category of
+or another Generator, runs the same cached Program (no compile). With replacement (or for one draw, whose law
+is the same either way), each draw is the inverse CDF: u * total is compared with the running sums of the row (`cumsum`, a sequential scan, so a category of
 probability 0 repeats the previous running sum exactly and can never be drawn) and the count of running sums
 at or below it is the category. Without replacement, the Gumbel-top-k trick (Efraimidis-Spirakis): each
 category gets the key E / p with E = -log(1 - u) exponential, and the num_samples smallest keys, in order,
@@ -53,9 +53,10 @@ def multinomial(probs: TensorBase, num_samples: int, replacement: bool = False, 
     _check(probs, num_samples, replacement)
     rows = probs.detach().to(dtypes.float64)
     rows = rows.reshape(1, -1) if probs.ndim == 1 else rows
-    shape = (rows.shape[0], num_samples if replacement else rows.shape[1])
+    by_cdf = replacement or num_samples == 1  # one draw has the same law either way; the CDF is the cheaper
+    shape = (rows.shape[0], num_samples if by_cdf else rows.shape[1])
     u = wrap(C.build("rand", next_seed(generator)._node, arg=(shape, dtypes.float64)))
-    if replacement:
+    if by_cdf:
         cdf = cumsum(rows, -1)
         target = u * cdf[:, -1:]
         drawn = (cdf.unsqueeze(1) <= target.unsqueeze(2)).sum(-1)

@@ -4,9 +4,8 @@ The dim is moved last (a free permute), `argsort` gives the int64 positions of a
 first k of them for topk), and the values are `gather`ed from x at those positions, so the gradient is
 gather's: each value's gradient goes back to the position it came from. NaN sorts above +inf, as in PyTorch.
 Our sort is always stable, so `stable=False` gives the stable order too (PyTorch allows any order of ties
-then). topk takes the first k of a stable descending (or, `largest=False`, ascending) sort; on a long row
-the op partitions first, so which of several elements tied at the k-th place are returned is unspecified,
-as in PyTorch.
+then). topk is exactly the first k of a stable descending (or, `largest=False`, ascending) sort, also on
+a long row where the op partitions first (PyTorch leaves the choice among ties at the k-th place open).
 """
 from __future__ import annotations
 
@@ -53,13 +52,13 @@ def msort(x: TensorBase) -> TensorBase:
     return sort(x, 0).values
 
 
-def topk(x: TensorBase, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:  # noqa: A002
-    """(values, indices) of the k largest (smallest with `largest=False`) elements along dim, best first
-    (also with `sorted=False`, which PyTorch lets return any order)."""
-    d = normalize_dim(dim, x.shape, "topk")
+def topk(x: TensorBase, k: int, dim=None, largest: bool = True, sorted: bool = True) -> TopKResult:  # noqa: A002
+    """(values, indices) of the k largest (smallest with `largest=False`) elements along dim (the last when
+    None), best first (also with `sorted=False`, which PyTorch lets return any order)."""
+    d = normalize_dim(-1 if dim is None else dim, x.shape, "topk")
     n = x.shape[d] if x.ndim else 1
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= n:
-        raise ValueError(f"topk: k={k!r} is out of range for dim {dim} of size {n} of a tensor of shape "
+        raise ValueError(f"topk: k={k!r} is out of range for dim {d} of size {n} of a tensor of shape "
                          f"{tuple(x.shape)}; pick k in [0, {n}]")
     if x.dtype.kind == "b":
         raise TypeError(f"topk: does not take bool tensors (as PyTorch), got bool{list(x.shape)}; "

@@ -7,7 +7,9 @@ these positions (the frontend's job), so the gradient is gather's (a scatter int
 needs none: indices carry no gradient. Other dims are moved last by a permute in the frontend.
 
 One `into` routine computes it for both backends (as the convolutions do): NumPy's stable sort, or for a
-small k (topk of a long row) `np.argpartition` to find the k candidates, then a stable sort of just those.
+small k (topk of a long row) `np.argpartition` for the k elements a stable sort would put first (ties at
+the k-th place resolved by position when they straddle its cut, so the result equals the full sort's), then
+a stable sort of just those.
 """
 from __future__ import annotations
 
@@ -38,6 +40,32 @@ def _stable_order(x, descending: bool):
     return (n - 1) - np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1]
 
 
+def _equal(x, v):
+    """x == v per row, NaN equal to NaN (the k-th value of a row may be a NaN)."""
+    return (x == v) | (np.isnan(x) & np.isnan(v)) if x.dtype.kind == "f" else x == v
+
+
+def _first_k(x, k: int, descending: bool):
+    """Row-ordered (..., k) positions of the elements the first k places of a stable sort hold, in O(n):
+    `np.argpartition`'s k, unless elements equal to the k-th value v lie on both sides of its cut (then
+    which of them it took is arbitrary): then every element ordered before v and the earliest equal ones."""
+    n = x.shape[-1]
+    kth = n - k if descending else k - 1
+    part = np.argpartition(x, kth, axis=-1)
+    cand = np.sort(part[..., n - k:] if descending else part[..., :k], axis=-1)
+    v = np.take_along_axis(x, part[..., kth:kth + 1], -1)
+    equal = _equal(x, v)
+    if (equal.sum(-1) == _equal(np.take_along_axis(x, cand, -1), v).sum(-1)).all():
+        return cand
+    if x.dtype.kind == "f":
+        nan_x, nan_v = np.isnan(x), np.isnan(v)
+        before = (x > v) | (nan_x & ~nan_v) if descending else (x < v) | (~nan_x & nan_v)
+    else:
+        before = (x > v) if descending else (x < v)
+    chosen = before | (equal & (np.cumsum(equal, -1) <= k - before.sum(-1, keepdims=True)))
+    return np.nonzero(chosen)[-1].reshape(x.shape[:-1] + (k,))
+
+
 def argsort_into(out, x, arg, copy_windows=None):
     """out (..., k) <- the first k positions of a stable sort of each row of x (..., n); `copy_windows` is
     the native backend's window copier, which this routine does not use."""
@@ -48,10 +76,8 @@ def argsort_into(out, x, arg, copy_windows=None):
     if k * PARTITION_RATIO > n:
         np.copyto(out, _stable_order(x, descending)[..., :k])
         return out
-    part = np.argpartition(x, n - k if descending else k - 1, axis=-1)
-    cand = np.sort(part[..., n - k:] if descending else part[..., :k], axis=-1)  # in row order: ties stay stable
-    order = _stable_order(np.take_along_axis(x, cand, -1), descending)
-    np.copyto(out, np.take_along_axis(cand, order, -1))
+    cand = _first_k(x, k, descending)
+    np.copyto(out, np.take_along_axis(cand, _stable_order(np.take_along_axis(x, cand, -1), descending), -1))
     return out
 
 
