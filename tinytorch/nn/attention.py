@@ -13,6 +13,7 @@ import numpy as np
 from ..elementwise import as_tensor, where
 from ..reduce import softmax
 from ..tensor_base import TensorBase
+from .constants import const_tensor
 from .dropout import dropout
 
 
@@ -46,7 +47,7 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     scores = (q @ k.transpose(-2, -1)) * scale
     L, S = q.shape[-2], k.shape[-2]
     if is_causal:
-        attn_mask = as_tensor(np.tril(np.ones((L, S), dtype=bool)))
+        attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
     if attn_mask is not None:
         attn_mask = as_tensor(attn_mask)
         if attn_mask.dtype.kind == "b":
