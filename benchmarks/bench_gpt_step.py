@@ -3,6 +3,7 @@
     python3 benchmarks/bench_gpt_step.py                 # issue 11's sizes: 4 layers, 4 heads, 128 wide, T 128, B 32
     python3 benchmarks/bench_gpt_step.py --quick         # a tiny model, to check it runs
     python3 benchmarks/bench_gpt_step.py --profile       # and the 15 slowest kernels of one plain step
+    python3 benchmarks/bench_gpt_step.py --threads 1 --clock cpu   # CPU time on one thread each side
 
 The model is nanoGPT's (token + position embedding, pre-norm blocks of causal self-attention through
 `F.scaled_dot_product_attention(is_causal=True)` and a GELU MLP, final LayerNorm, an untied head without bias),
@@ -14,6 +15,9 @@ over alternating repeats with both sides pinned to 2 threads (`harness.pin_threa
 - `prefill`: forward of (1, prefill) tokens with block_size = prefill, no grad.
 
 It prints a table and never asserts; the first step's loss of both sides is printed so a wrong model shows.
+On a shared machine other jobs' load swings wall times several-fold, and each side's threads wait on
+descheduled helpers (PyTorch's more than ours); `--threads 1 --clock cpu` counts each side's work instead
+(`time.process_time`, as benchmarks/bench_cpu_time.py), which the load barely moves.
 """
 from __future__ import annotations
 
@@ -196,7 +200,7 @@ def _torch_item(step):
     return lambda: step().item()
 
 
-def measure(size, repeats, warmup=3):
+def measure(size, repeats, warmup=3, clock=time.perf_counter):
     """Per row: (tinytorch ms, torch ms, first values of both), medians over alternating runs."""
     out = {}
     for name, (tt_fn, torch_fn) in step_runners(size).items():
@@ -206,9 +210,9 @@ def measure(size, repeats, warmup=3):
         a, b = [], []
         for _ in range(repeats):
             for fn, into in ((tt_fn, a), (torch_fn, b)):
-                t = time.perf_counter()
+                t = clock()
                 fn()
-                into.append((time.perf_counter() - t) * 1e3)
+                into.append((clock() - t) * 1e3)
         out[name] = (statistics.median(a), statistics.median(b), first)
     return out
 
@@ -232,13 +236,16 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="a tiny model (checks that it runs)")
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--profile", action="store_true", help="print where one plain step's kernel time goes")
+    ap.add_argument("--threads", type=int, default=2, help="threads of each side (BLAS, our loops, torch)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall time, or the process's CPU time")
     args = ap.parse_args(argv)
-    pin_threads()
+    pin_threads(args.threads)
     size = SIZES["quick" if args.quick else "full"]
     print("GPT " + ", ".join(f"{k} {v}" for k, v in size.items()) + f"; backend {tt.get_backend()}, "
-          f"medians of {args.repeats} alternating runs, 2 threads each side")
+          f"{args.clock} time, medians of {args.repeats} alternating runs, {args.threads} thread(s) each side")
     print(f"{'row':28s} {'tinytorch ms':>13s} {'torch ms':>10s} {'ratio':>7s}   first value tt / torch")
-    for name, (a, b, first) in measure(size, args.repeats).items():
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    for name, (a, b, first) in measure(size, args.repeats, clock=clock).items():
         print(f"{name:28s} {a:13.2f} {b:10.2f} {a / b:6.2f}x   {first[0]:.5f} / {first[1]:.5f}")
     if args.profile:
         profile(size)

@@ -10,6 +10,10 @@ def _operands(rng, kind):
     """(a, b) of one of the layouts the compiler hands the runner: contiguous, attention's permuted views of
     one (B, T, 3C) array, a transposed operand, an operand broadcast over the batch (stride 0)."""
     B, H, T, D = 4, 3, 40, 16
+    if kind == "2d rows":  # split along the rows of a and out
+        return rng.standard_normal((50, 20), np.float32), rng.standard_normal((20, 7), np.float32)
+    if kind == "2d columns":  # a weight gradient: xᵀ @ g, split along the columns of b and out
+        return rng.standard_normal((60, 9), np.float32).T, rng.standard_normal((60, 33), np.float32)
     if kind == "contiguous":
         return rng.standard_normal((B, H, T, D), np.float32), rng.standard_normal((B, H, D, T), np.float32)
     x = rng.standard_normal((B, T, 3 * H * D), np.float32)
@@ -23,7 +27,7 @@ def _operands(rng, kind):
     return q, np.broadcast_to(w, (B, H, D, 2 * D))
 
 
-@pytest.mark.parametrize("kind", ["contiguous", "permuted", "transposed", "broadcast"])
+@pytest.mark.parametrize("kind", ["contiguous", "permuted", "transposed", "broadcast", "2d rows", "2d columns"])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_split_matmul_equals_numpy(kind, threads, rng, monkeypatch):
     monkeypatch.setenv("TINYTORCH_NUM_THREADS", str(threads))
@@ -36,7 +40,8 @@ def test_split_matmul_equals_numpy(kind, threads, rng, monkeypatch):
     out = np.full(want.shape, np.nan, np.float32)
     gemm.matmul(a, b, out)
     np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
-    assert splits == ([out.shape[0]] if threads > 1 and blas.available() else [])  # split along B
+    along = out.shape[1] if kind == "2d columns" else out.shape[0]  # B, or the rows, or the columns
+    assert splits == ([along] if threads > 1 and blas.available() else [])
 
 
 def test_blas_threads_are_restored(monkeypatch, rng):
