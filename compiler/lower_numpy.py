@@ -29,7 +29,7 @@ import threading
 
 import numpy as np
 
-from ..runtime import NumpyExecutable, NumpyStep
+from ..runtime import NumpyExecutable, NumpyStep, gemm
 from .kernel import Kernel, Lowered, Ref
 from .layout import info_of
 from .numpy_blocks import assigned_in_place, plan_blocks, products, spine, UFUNCS
@@ -75,7 +75,7 @@ class _Gen:
         self.k, self.writes_out, self.blocks, self.fused = k, writes_out, blocks, fused
         self.elided = frozenset(fused.values())
         self.env = {"np": np, "_copyto": np.copyto, "_empty": np.empty, "_bc": np.broadcast_to, "_einsum": np.einsum,
-                    "_matmul": np.matmul, "_fold_into": fold_into, "_overlaps": overlaps,
+                    "_matmul": gemm.matmul, "_fold_into": fold_into, "_overlaps": overlaps,
                     "_erf_into": erf_into}
         self.loop = blocks.loop if blocks else frozenset()
         self.views = {}  # (ref, chain length) -> name of the whole-array view made at entry

@@ -3,7 +3,7 @@
 Every generated function reads one table of pointers: the Program's slots, then constants and scratch.
 Constants, scratch and arena entries are bound once (the arena at the first run); inputs and fresh
 outputs at each run. Each `NativeCall` is then one foreign call (ctypes releases the GIL for it), one
-big stage split across threads (parallel.py), a BLAS matmul (np.matmul into the entry's array) or a
+big stage split across threads (parallel.py), a BLAS matmul (gemm.py: np.matmul into the entry's array) or a
 routine the compiler made (a convolution) writing the entry's array.
 A non-zero return code means a stage failed a check; the call's `explain` (made by the compiler) says
 which and why, and the runner raises it as a KernelError naming the kernel.
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from . import native_loader, parallel, timing
+from . import gemm, native_loader, parallel, timing
 from .arena import Arena
 from .errors import KernelError
 
@@ -88,7 +88,7 @@ class NativeRunner:
 
     def _call(self, call):
         if call.kind == "matmul":
-            np.matmul(self._operand(call.a), self._operand(call.b), out=self.arrays[call.dst])
+            gemm.matmul(self._operand(call.a), self._operand(call.b), self.arrays[call.dst])
             return
         if call.kind == "routine":
             call.routine(self.arrays[call.dst], *[self._operand(o) for o in (call.a, call.b, *call.more)

@@ -64,3 +64,17 @@ def test_cnn_and_captured_workloads_agree_with_torch():
     assert not report.errors(rows), report.errors(rows)
     for r in rows:
         assert set(r["checked"]) >= set(cols[1:]), (r["workload"], r["checked"])
+
+
+def test_gpt_step_bench_model_matches_torch():
+    """bench_gpt_step's quick GPT: TinyTorch's first training-step loss (plain and captured) and prefill
+    value equal PyTorch's on the same weights, and a second step (after AdamW) still agrees."""
+    import pytest
+    pytest.importorskip("torch")
+    import bench_gpt_step
+    rows = bench_gpt_step.step_runners(bench_gpt_step.SIZES["quick"])
+    assert len(rows) == 3
+    for name, (tt_fn, torch_fn) in rows.items():
+        for _ in range(2):
+            a, b = tt_fn(), torch_fn()
+            assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (name, a, b)

@@ -134,3 +134,22 @@ def test_outputs_that_share_a_value_or_broadcast_it_are_still_arrays_of_their_ow
         assert not np.shares_memory(y.numpy(), flat.numpy())
         assert bcast.numpy().flags.writeable and bcast.numpy().strides[0] != 0
         np.testing.assert_allclose(flat.numpy(), np.exp(x.numpy()).ravel(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_split_gradient_sums_its_pads_in_one_kernel(backend):
+    """split's gradient is a sum of pads (slice's VJP): the pads join the sum's kernel, on both backends,
+    and the gradient equals torch's."""
+    torch = pytest.importorskip("torch")
+    xn = RNG.standard_normal((3, 5, 12)).astype(np.float32)
+    with tt.using_backend(backend):
+        x = tt.tensor(xn, requires_grad=True)
+        q, k, v = x.split(4, dim=2)
+        ((q * k).exp() * v).sum().backward()
+        ks = kernels(x.grad)
+        got = x.grad.numpy()
+    assert [o for o in ks[-1] if o == "pad"] == ["pad"] * 3 and sum("pad" in k for k in ks) == 1
+    tx = torch.tensor(xn, requires_grad=True)
+    tq, tk, tv = tx.split(4, dim=2)
+    ((tq * tk).exp() * tv).sum().backward()
+    np.testing.assert_allclose(got, tx.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -207,6 +207,20 @@ def test_float_special_values_follow_numpy():
                                    equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_underflow_is_zero_and_denormals_follow_numpy(dtype):
+    """exp below its clamp is exactly 0 (not computed, so no denormal arithmetic); just above it the
+    denormal results still follow NumPy."""
+    lo = -104.0 if dtype == np.float32 else -746.0
+    x = np.array([-np.inf, -1e30, 2 * lo, lo - 0.5, lo + 0.5, lo + 5, lo + 20, -1.0], dtype)
+    with np.errstate(all="ignore"):
+        want = np.exp(x)
+    got = one_op("exp", [x])
+    tiny = np.finfo(dtype).smallest_subnormal
+    np.testing.assert_array_equal(got[:4], 0)
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=2 * tiny)
+
+
 def test_double_to_half_rounds_once(rng):
     x = np.concatenate([rng.standard_normal(5000) * 100, (np.arange(1000) + 0.5) * 2.0 ** -10 + 1,
                         (np.arange(1000) + 0.5) * 2.0 ** -10 + 1 + 1e-12, [7e4, -1e6, np.nan, 1e-9]])

@@ -34,8 +34,11 @@ gradient kernel rather than written and read back.
 What breaks fusion, and why: several consumers in different kernels (the value
 must be materialized once); a reduction broadcast back to the input size
 (softmax's x - max(x): the reduction must finish before any consumer element
-can be computed) -- except in a row kernel, below; a second reduction or matmul; gather, scatter, pad, fold,
-rand and arange, which run as kernels of their own. An `assign` is fused as
+can be computed) -- except in a row kernel, below; a second reduction or matmul; gather, scatter, fold,
+rand and arange, which run as kernels of their own. A `pad` joins a group of elementwise ops of its own size
+(no reduction or matmul) that are all its consumers: the gradient of `split` (attention's q, k, v from one
+(B, T, 3C) projection) is the sum of three pads, one kernel that reads each gradient once instead of three
+pad kernels writing (B, T, 3C) each and a sum reading them back. An `assign` is fused as
 the tail of the elementwise group computing its value (the whole optimizer
 update of one parameter is one kernel).
 
@@ -208,6 +211,9 @@ def _join_phase(n, grp: Group, cons) -> "str | None":
     if grp.kind in ("opaque", "copy", "contig"):
         return None
     phases = {grp.phase[c] for c in cons}
+    if n.op == "pad":  # read by elementwise ops of its size: computed where they read it (split's gradient)
+        ok = grp.kind == "elementwise" and grp.core is None and n.size == grp.root.size
+        return "post" if ok else None
     if k == "elementwise":
         if grp.core is None:
             return "post" if n.size == grp.root.size else None
