@@ -1,0 +1,86 @@
+"""conv3d: a sum over kernel depth offsets of conv2d's, with depth folded into the batch; no new op.
+
+For each depth offset kd, the (depth-padded) input's strided depth slice (N, C, oD, H, W) is seen as a batch
+of N*oD images (N*oD, C, H, W) and convolved by the weight's 2-d slice w[:, :, kd] with the `conv2d` op
+(tiled implicit GEMM, its own gradients); the kD results are summed, then (N*oD, O, oH, oW) is read back as
+(N, O, oD, oH, oW). Stride, padding and dilation on H and W go to conv2d; on depth they pick the slices.
+"""
+from __future__ import annotations
+
+from ..movement import pad as _pad
+from ..tensor import Tensor
+from .convolution import _LEAST, conv2d
+
+
+def triple(v, name: str, op: str, shape=None) -> tuple:
+    """(v, v, v) for an int, `v` for a 3-tuple of ints; errors name `op`, `name` and, given, the input `shape`."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v, v)
+    elif isinstance(v, str) or not hasattr(v, "__len__") or len(v) != 3 or \
+            not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise ValueError(f"{op}: {name} must be an int or a 3-tuple of ints, got {v!r}")
+    v = tuple(v)
+    if name in _LEAST and min(v) < _LEAST[name][0]:
+        least, hint = _LEAST[name]
+        where = f" (input {tuple(shape)})" if shape is not None else ""
+        raise ValueError(f"{op}: {name} must be >= {least}, got {v}{where}; {hint}")
+    return v
+
+
+def batched3d(input: Tensor, op: str):
+    """(N, C, D, H, W) `input` and whether it came without its batch dim."""
+    if input.ndim == 4:
+        return input.unsqueeze(0), True
+    if input.ndim != 5:
+        raise ValueError(f"{op}: expects a (N, C, D, H, W) or (C, D, H, W) input, got {input.shape}")
+    return input, False
+
+
+def depth_slices(x: Tensor, k: int, stride: int, dilation: int, out: int):
+    """For each of the k window offsets, the (N, C, out, ...) depth slice of `x` the windows read there."""
+    return [x[:, :, i * dilation: i * dilation + (out - 1) * stride + 1: stride] for i in range(k)]
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-d cross-correlation as PyTorch's: input (N, C, D, H, W) or (C, D, H, W), weight
+    (out_channels, in_channels/groups, kd, kh, kw)."""
+    x, unbatched = batched3d(input, "conv3d")
+    if weight.ndim != 5:
+        raise ValueError(f"conv3d: weight must be (out_channels, in_channels/groups, kd, kh, kw), got "
+                         f"{weight.shape}")
+    O, Cg, kD = weight.shape[:3]
+    N, C, D = x.shape[:3]
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or C % groups or O % groups or \
+            C // groups != Cg:
+        raise ValueError(f"conv3d: input {input.shape} has {C} channels but weight {weight.shape} with groups="
+                         f"{groups} expects {Cg * groups}; in and out channels must divide by groups")
+    stride, dilation = triple(stride, "stride", "conv3d", input.shape), triple(dilation, "dilation", "conv3d",
+                                                                                input.shape)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"conv3d: padding must be an int, a 3-tuple of ints, 'same' or 'valid', got "
+                             f"{padding!r}")
+        if padding == "same" and stride != (1, 1, 1):
+            raise ValueError(f"conv3d: padding='same' needs stride 1, got stride {stride} (input {input.shape})")
+        total = dilation[0] * (kD - 1) if padding == "same" else 0
+        front, back, plane = total // 2, total - total // 2, padding
+    else:
+        pd, ph, pw = triple(padding, "padding", "conv3d", input.shape)
+        front, back, plane = pd, pd, (ph, pw)
+    span = D + front + back - dilation[0] * (kD - 1)
+    if span < 1:
+        raise ValueError(f"conv3d: a depth-{kD} kernel (dilation {dilation[0]}) does not fit the padded input "
+                         f"depth {D + front + back} (input {input.shape}); use a smaller kernel or more padding")
+    if front or back:
+        x = _pad(x, (0, 0, 0, 0, front, back))
+    oD = (span - 1) // stride[0] + 1
+    out = None
+    for kd, part in enumerate(depth_slices(x, kD, stride[0], dilation[0], oD)):
+        images = part.permute(0, 2, 1, 3, 4).reshape((N * oD, C) + part.shape[3:])
+        y = conv2d(images, weight[:, :, kd], None, stride[1:], plane, dilation[1:], groups)
+        out = y if out is None else out + y
+    out = out.reshape((N, oD) + out.shape[1:]).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        out = out + bias.reshape(1, O, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
