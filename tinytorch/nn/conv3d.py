@@ -57,21 +57,25 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                          f"{groups} expects {Cg * groups}; in and out channels must divide by groups")
     stride, dilation = triple(stride, "stride", "conv3d", input.shape), triple(dilation, "dilation", "conv3d",
                                                                                 input.shape)
+    kernel = weight.shape[2:]
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise ValueError(f"conv3d: padding must be an int, a 3-tuple of ints, 'same' or 'valid', got "
                              f"{padding!r}")
         if padding == "same" and stride != (1, 1, 1):
             raise ValueError(f"conv3d: padding='same' needs stride 1, got stride {stride} (input {input.shape})")
-        total = dilation[0] * (kD - 1) if padding == "same" else 0
-        front, back, plane = total // 2, total - total // 2, padding
+        totals = tuple(d * (k - 1) for d, k in zip(dilation, kernel)) if padding == "same" else (0, 0, 0)
+        plane = padding
     else:
         pd, ph, pw = triple(padding, "padding", "conv3d", input.shape)
-        front, back, plane = pd, pd, (ph, pw)
-    span = D + front + back - dilation[0] * (kD - 1)
-    if span < 1:
-        raise ValueError(f"conv3d: a depth-{kD} kernel (dilation {dilation[0]}) does not fit the padded input "
-                         f"depth {D + front + back} (input {input.shape}); use a smaller kernel or more padding")
+        totals, plane = (2 * pd, 2 * ph, 2 * pw), (ph, pw)
+    front, back = totals[0] // 2, totals[0] - totals[0] // 2  # 'same' puts the odd pixel at the back
+    padded = tuple(n + t for n, t in zip(x.shape[2:], totals))
+    if any(d * (k - 1) + 1 > n for d, k, n in zip(dilation, kernel, padded)):
+        raise ValueError(f"conv3d: a {'x'.join(map(str, kernel))} kernel (dilation {dilation}) does not fit the "
+                         f"padded input of size {'x'.join(map(str, padded))} (input {input.shape}); use a smaller "
+                         f"kernel or more padding")
+    span = padded[0] - dilation[0] * (kD - 1)
     if front or back:
         x = _pad(x, (0, 0, 0, 0, front, back))
     oD = (span - 1) // stride[0] + 1
