@@ -117,3 +117,14 @@ def test_conv3d_init_bounds_are_pytorchs():
 def test_bad_arguments_name_the_op_and_shapes(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.Conv2d(2, 4, 3, padding="same", dilation=2, groups=2, bias=False),
+    lambda lib: lib.nn.Conv2d(2, 4, 3, padding="valid"),
+    lambda lib: lib.nn.Conv3d(2, 4, (3, 1, 2), stride=(2, 1, 1), padding=(0, 1, 0)),
+    lambda lib: lib.nn.Conv3d(2, 4, 3, padding="valid"),
+])
+def test_conv_repr_is_pytorchs(make):
+    """Conv2d and Conv3d share PyTorch's repr rule (a string padding shows, unquoted)."""
+    assert repr(make(tt)) == repr(make(torch))

@@ -13,22 +13,12 @@ from __future__ import annotations
 
 from ..movement import pad as _pad, stack
 from ..tensor import Tensor
-from .convolution import _LEAST, conv2d
+from .convolution import conv2d, window_ints
 
 
 def triple(v, name: str, op: str, shape=None) -> tuple:
     """(v, v, v) for an int, `v` for a 3-tuple of ints; errors name `op`, `name` and, given, the input `shape`."""
-    if isinstance(v, int) and not isinstance(v, bool):
-        v = (v, v, v)
-    elif isinstance(v, str) or not hasattr(v, "__len__") or len(v) != 3 or \
-            not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise ValueError(f"{op}: {name} must be an int or a 3-tuple of ints, got {v!r}")
-    v = tuple(v)
-    if name in _LEAST and min(v) < _LEAST[name][0]:
-        least, hint = _LEAST[name]
-        where = f" (input {tuple(shape)})" if shape is not None else ""
-        raise ValueError(f"{op}: {name} must be >= {least}, got {v}{where}; {hint}")
-    return v
+    return window_ints(v, 3, name, op, shape)
 
 
 def batched3d(input: Tensor, op: str):
