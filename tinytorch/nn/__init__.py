@@ -6,6 +6,7 @@ from .container import Sequential, ModuleList, ModuleDict, ParameterList, Parame
 from .layers import (Identity, Linear, Embedding, Dropout, Flatten, ReLU, GELU, Tanh, Sigmoid, SiLU,  # noqa: F401
                      LeakyReLU, Softmax, LogSoftmax)
 from .conv import Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d  # noqa: F401
+from .layers3d import Conv3d, AvgPool3d  # noqa: F401
 from .window_layers import (MaxUnpool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample,  # noqa: F401
                             UpsamplingNearest2d, UpsamplingBilinear2d, Unfold, Fold)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401

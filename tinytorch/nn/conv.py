@@ -6,7 +6,7 @@ import numpy as np
 from . import functional as F
 from . import init
 from .conv1d import single
-from .convolution import _pair
+from .convolution import _pair, window_ints
 from .module import Module
 from .parameter import Parameter
 
@@ -30,38 +30,52 @@ class _Conv(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
+    def _window_fields(self, op: str, n: int, kernel_size, stride, padding, dilation) -> None:
+        """kernel_size, stride, dilation and padding as n-tuples (padding may be 'valid' or 'same'), checked."""
+        self.kernel_size = window_ints(kernel_size, n, "kernel_size", op)
+        self.stride, self.dilation = window_ints(stride, n, "stride", op), window_ints(dilation, n, "dilation", op)
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"{op}: padding must be an int, {'a pair' if n == 2 else f'a {n}-tuple'} of ints, "
+                             f"'valid' or 'same', got {padding!r}")
+        self.padding = padding if isinstance(padding, str) else window_ints(padding, n, "padding", op)
+
     def reset_parameters(self) -> None:
         init.default_reset_(self.weight, self.bias)
 
+    def extra_repr(self):
+        """PyTorch's: the fields that differ from their defaults; a string padding unquoted."""
+        n = len(self.kernel_size)
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
 
-class Conv2d(_Conv):
-    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+
+class ConvNd(_Conv):
+    """An n-d convolution module (n = `dims`) over the functional form `conv` (a staticmethod), as PyTorch's:
+    weight (out, in/groups, *kernel_size) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in))."""
+    dims: int
+    conv = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride, self.dilation = _pair(stride, "stride", "Conv2d"), _pair(dilation, "dilation", "Conv2d")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
-        if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"Conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
-        self._parameters_for("Conv2d", in_channels, out_channels, groups, padding_mode,
+        op = type(self).__name__
+        self._window_fields(op, self.dims, kernel_size, stride, padding, dilation)
+        self._parameters_for(op, in_channels, out_channels, groups, padding_mode,
                              (out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self.conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+
+class Conv2d(ConvNd):
+    """Weight (out, in/groups, kh, kw) Kaiming-uniform(a=sqrt(5)), bias U(+-1/sqrt(fan_in)), as PyTorch."""
+    dims, conv = 2, staticmethod(F.conv2d)
 
 
 class Conv1d(_Conv):

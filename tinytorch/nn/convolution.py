@@ -27,11 +27,18 @@ _LEAST = {"kernel_size": (1, "a window needs at least one pixel"),
 
 def _pair(v, name, op, shape=None):
     """(v, v) for an int, `v` for a pair of ints; errors name `op`, `name` and, given, the input `shape`."""
+    return window_ints(v, 2, name, op, shape)
+
+
+def window_ints(v, n: int, name, op, shape=None):
+    """`n` copies of an int, or `v` if it is `n` ints (`_pair` for n=2, conv3d's triples for n=3), checked
+    against `_LEAST`; errors name `op`, `name` and, given, the input `shape`."""
     if isinstance(v, int) and not isinstance(v, bool):
-        v = (v, v)
-    elif isinstance(v, str) or not hasattr(v, "__len__") or len(v) != 2 or \
+        v = (v,) * n
+    elif isinstance(v, str) or not hasattr(v, "__len__") or len(v) != n or \
             not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+        raise ValueError(f"{op}: {name} must be an int or {'a pair' if n == 2 else f'a {n}-tuple'} of ints, "
+                         f"got {v!r}")
     v = tuple(v)
     if name in _LEAST and min(v) < _LEAST[name][0]:
         least, hint = _LEAST[name]

@@ -4,8 +4,8 @@ Everything here is built from primitives, so autograd and every compiler pass
 handle it with no special cases. Values that change from call to call (the
 dropout mask's seed) are data, never constants baked into the graph.
 Convolution, pooling, padding, resizing and im2col live in their own files (`convolution.py`,
-`conv1d.py`, `conv_transpose.py`, `pooling.py`, `padding.py`, `resize.py`, `im2col.py`), losses in
-`losses.py`; all are re-exported here so `F.conv2d` and `F.cross_entropy` work.
+`conv1d.py`, `conv3d.py`, `conv_transpose.py`, `pooling.py`, `pool3d.py`, `padding.py`, `resize.py`,
+`im2col.py`), losses in `losses.py`; all are re-exported here so `F.conv2d` and `F.cross_entropy` work.
 """
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from ..reduce import log_softmax as _log_softmax, softmax as _softmax, logsumexp
 from ..tensor import Tensor
 from .convolution import conv2d, unfold_patches  # noqa: F401
 from .conv1d import conv1d  # noqa: F401
+from .conv3d import conv3d  # noqa: F401
 from .conv_transpose import conv_transpose2d  # noqa: F401
 from .im2col import unfold, fold  # noqa: F401
 from .padding import pad  # noqa: F401
 from .pooling import (max_pool2d, avg_pool2d, max_unpool2d, adaptive_avg_pool2d,  # noqa: F401
                       adaptive_max_pool2d)
+from .pool3d import avg_pool3d  # noqa: F401
 from .resize import interpolate  # noqa: F401
 from .losses import check_class_indices
 from .losses import (cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
