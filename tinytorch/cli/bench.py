@@ -1,0 +1,11 @@
+"""`tinytorch bench` (not built yet)."""
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="(not built yet)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    raise SystemExit("tinytorch bench: not built yet")
