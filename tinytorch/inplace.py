@@ -7,17 +7,25 @@ values): its Buffer is updated, so every handle on it sees the new values, and a
 values can no longer be differentiated (the OVERWRITTEN version check of tensor_base.py, PyTorch's
 "modified by an inplace operation" error). Anything else (a lazy intermediate, or a write that carries a
 gradient) is rebound: the tensor moves to the new node, so the graph stays differentiable and earlier
-readers keep the value they read. What this cannot do is alias: `x[0].zero_()` changes the new tensor
-`x[0]`, never `x` (write `x = x.index_fill(...)` or use `where`).
+readers keep the value they read. A write to a view reaches its base and the base's other views
+(`views.py`), and `x[idx] = value` is a write of x's elements that `x[idx]` reads.
 """
 from __future__ import annotations
 
 from . import compiler as C
 from .elementwise import as_tensor, clamp
 from .tensor_base import GradMode, TensorBase
+from .views import index_positions, scattered, write_through
 
 
 def _write(t: TensorBase, value, op: str) -> TensorBase:
+    """Write `value` into `t` (see the module docstring), then into the base and sibling views of a view."""
+    _store(t, value, op)
+    write_through(t, _store, op)
+    return t
+
+
+def _store(t: TensorBase, value, op: str) -> TensorBase:
     value = as_tensor(value)
     if value.shape != t.shape:
         try:
@@ -45,6 +53,19 @@ def _write(t: TensorBase, value, op: str) -> TensorBase:
 class InplaceMixin:
     """The in-place methods: each returns the tensor itself, as PyTorch's."""
     __slots__ = ()
+
+    def __setitem__(self, idx, value):
+        """x[idx] = value: the elements `x[idx]` reads get `value` (broadcast to them, cast to x's dtype), for
+        every index `x[idx]` takes (ints, slices, None, ..., integer lists and tensors, bool masks); where
+        an advanced index repeats a position, the last value wins."""
+        where_in_x = index_positions(self, idx)
+        value = as_tensor(value)
+        try:
+            value = value.to(self.dtype).expand(*where_in_x.shape)
+        except ValueError:
+            raise ValueError(f"index assignment: the value of shape {tuple(value.shape)} does not broadcast to "
+                             f"the indexed shape {where_in_x.shape} of the tensor {self.shape}") from None
+        _write(self, scattered(self, where_in_x, value), "index assignment (x[...] = value)")
 
     def zero_(self):
         return _write(self, as_tensor(0, self.dtype), "zero_")

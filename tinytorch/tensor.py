@@ -8,6 +8,7 @@ each live with what they need:
     ElementwiseMixin  elementwise.py   + - * / ** comparisons, exp, log, activations, clamp, where
     ReduceMixin       reduce.py        sum, mean, max, min, argmax, var, softmax, ...
     MovementMixin     movement.py      reshape, permute, expand, indexing x[...], matmul @
+    ViewsMixin        views.py         the view methods again, recorded so that writes reach the base
     Tensor            here             realize/numpy/item, backward/detach/assign, dtype conversion
 """
 from __future__ import annotations
@@ -30,9 +31,10 @@ from .shape_ops import ShapeMixin
 from .sorting import SortingMixin
 from .live_tensors import GRAD_LEAVES, PENDING_ASSIGNS
 from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
+from .views import ViewsMixin
 
 
-class Tensor(MathMixin, IndexingMixin, ScanMixin, SortingMixin, ShapeMixin, InplaceMixin, ElementwiseMixin,
+class Tensor(ViewsMixin, MathMixin, IndexingMixin, ScanMixin, SortingMixin, ShapeMixin, InplaceMixin, ElementwiseMixin,
              ReduceMixin, MovementMixin, TensorBase):
     """A lazy n-dimensional array: a handle on one graph node (the module docstring says where each method is)."""
     __slots__ = ()

@@ -37,7 +37,7 @@ GradMode = _GradMode()
 
 
 class TensorBase:
-    __slots__ = ("_node", "_requires_grad", "grad", "__weakref__")
+    __slots__ = ("_node", "_requires_grad", "grad", "_alias", "__weakref__")  # _alias: views.py
     __array_priority__ = 1000  # make `ndarray * Tensor` call Tensor.__rmul__
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
