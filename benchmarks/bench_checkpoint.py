@@ -1,7 +1,8 @@
-"""Gradient checkpointing on a deep MLP: planned arena peak, measured peak RSS and step time, per strategy.
+"""Gradient checkpointing on a deep MLP or a GPT: planned arena peak, measured peak RSS and step time, per strategy.
 
     OPENBLAS_NUM_THREADS=2 TINYTORCH_NUM_THREADS=2 python3 benchmarks/bench_checkpoint.py
     python3 benchmarks/bench_checkpoint.py --backend numpy --layers 8 --width 256 --batch 64 --quick
+    python3 benchmarks/bench_checkpoint.py --model gpt     # issue 11's GPT: 4 layers, 4 heads, 128 wide, T 128, B 32
 
 The model: `--layers` Linear+ReLU layers of `--width` (16 x 1024 by default), a Linear head of 10, batch
 `--batch` (256), MSE loss, SGD: forward, backward and update are one Program per step. Configurations: no
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 MB = 1 << 20
@@ -57,10 +60,18 @@ def _steps(args, tt, nn, optim) -> dict:
     """Build the model and run the warm-up and timed steps: {"step_s": median, "first_s": the first step}."""
     tt.set_backend(args.backend)
     tt.manual_seed(0)
-    layers = [m for _ in range(args.layers) for m in (nn.Linear(args.width, args.width), nn.ReLU())]
-    model = nn.Sequential(*layers, nn.Linear(args.width, 10))
-    opt = optim.SGD(model.parameters(), lr=1e-3)
-    x, y = tt.randn(args.batch, args.width).realize(), tt.randn(args.batch, 10).realize()
+    if args.model == "gpt":  # --layers/--width/--batch are the GPT's n_layer, n_embd and batch; context 128
+        model = nn.GPT(vocab_size=65, block_size=128, n_layer=args.layers, n_head=4, n_embd=args.width)
+        opt = optim.AdamW(model.parameters(), lr=1e-3)
+        gen = np.random.default_rng(0)
+        x, y = (tt.tensor(gen.integers(0, 65, (args.batch, 128)), dtype=tt.int64) for _ in range(2))
+        loss_of = lambda: model(x, y)[1]  # noqa: E731
+    else:
+        layers = [m for _ in range(args.layers) for m in (nn.Linear(args.width, args.width), nn.ReLU())]
+        model = nn.Sequential(*layers, nn.Linear(args.width, 10))
+        opt = optim.SGD(model.parameters(), lr=1e-3)
+        x, y = tt.randn(args.batch, args.width).realize(), tt.randn(args.batch, 10).realize()
+        loss_of = lambda: ((model(x) - y) ** 2).mean()  # noqa: E731
     config = args.child
     if config == "none":  # a budget nothing exceeds: the pass keeps every value, so the Program is the plain one
         budget, strategy = 1 << 60, "mincut"
@@ -71,7 +82,7 @@ def _steps(args, tt, nn, optim) -> dict:
 
     def step():
         with tt.memory_budget(budget, strategy):
-            loss = ((model(x) - y) ** 2).mean()
+            loss = loss_of()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -96,7 +107,8 @@ def _nbytes(info) -> int:
 
 
 def _run(config, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", config, "--backend", args.backend, "--layers", str(args.layers),
+    cmd = [sys.executable, __file__, "--child", config, "--model", args.model, "--backend", args.backend,
+           "--layers", str(args.layers),
            "--width", str(args.width), "--batch", str(args.batch), "--steps", str(args.steps)]
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 << 10), OPENBLAS_NUM_THREADS="2",
                TINYTORCH_NUM_THREADS="2")
@@ -109,9 +121,10 @@ def _run(config, args) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="llvm", choices=["numpy", "llvm"])
-    ap.add_argument("--layers", type=int, default=16)
-    ap.add_argument("--width", type=int, default=1024)
-    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--model", default="mlp", choices=["mlp", "gpt"])
+    ap.add_argument("--layers", type=int, default=None, help="default 16 (mlp), 4 (gpt)")
+    ap.add_argument("--width", type=int, default=None, help="default 1024 (mlp), 128 (gpt)")
+    ap.add_argument("--batch", type=int, default=None, help="default 256 (mlp), 32 (gpt)")
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--budgets", nargs="*", default=["0.65", "sqrt"],
@@ -120,6 +133,9 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="3 steps, 1 round")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    for k, mlp, gpt in (("layers", 16, 4), ("width", 1024, 128), ("batch", 256, 32)):
+        if getattr(args, k) is None:
+            setattr(args, k, gpt if args.model == "gpt" else mlp)
     if args.quick:
         args.steps, args.rounds = 3, 1
     if args.child:
@@ -140,7 +156,9 @@ def main(argv=None) -> None:
             if r == 0 and c in ("none", "sqrt"):
                 continue
             runs[c].append(_run(c, args))
-    print(f"deep MLP {args.layers} x {args.width}, batch {args.batch}, SGD, backend {args.backend}, 2 threads; "
+    what = (f"GPT {args.layers} layers x {args.width} wide, 4 heads, context 128, batch {args.batch}, AdamW"
+            if args.model == "gpt" else f"deep MLP {args.layers} x {args.width}, batch {args.batch}, SGD")
+    print(f"{what}, backend {args.backend}, 2 threads; "
           f"medians of {args.steps} steps x {args.rounds} rounds (a shared machine: noisy)")
     head = (f"{'config':<22} {'planned MB':>10} {'x smaller':>9} {'kept MB':>8} {'RSS peak MB':>11} "
             f"{'step ms':>8} {'x time':>7} {'x FLOPs':>7} {'compile s':>9}")
