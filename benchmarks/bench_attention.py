@@ -10,7 +10,8 @@ forward plus the backward to dq, dk, dv. Per T and phase:
 - measured: the peak RSS rise of one run in a fresh process per config (psutil sampling, after compiling
   with tt.plan and loading the code, so it is the arena, scratch and outputs the run allocates);
 - time: the median of `--repeats` steps, naive and fused alternating in this one process.
-Backend: TINYTORCH_BACKEND (numpy unless set). Threads pinned to 2 (harness.pin_threads). `--plot PATH`
+"fused" streams every size here (FUSE_MIN_SCORE_BYTES set to 0); by default the compiler keeps attention
+with under 32 MiB of scores composed, where it is faster. Backend: TINYTORCH_BACKEND (numpy unless set). Threads pinned to 2 (harness.pin_threads). `--plot PATH`
 draws memory and time against T (matplotlib, the optional extra `plots`). Prints a table; asserts nothing.
 """
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _step(T: int, train: bool):
 
 def _options(mode: str):
     import tinytorch as tt
+    from tinytorch.compiler.ops import attention
+    attention.FUSE_MIN_SCORE_BYTES = 0  # show the streaming op at every T (the default streams only large ones)
     return tt.disable_passes("attention") if mode == "naive" else tt.disable_passes()
 
 

@@ -19,7 +19,14 @@ from tinytorch.compiler.ops import OPS, build, leaf
 
 FRONTEND = importlib.import_module("tinytorch.nn.attention")
 PASS = importlib.import_module("tinytorch.compiler.passes.attention")
+OPS_MODULE = importlib.import_module("tinytorch.compiler.ops.attention")
 TILE = 4  # a small tile, so every test crosses tile edges (and the diagonal) with sizes that are not multiples
+
+
+@pytest.fixture(autouse=True)
+def stream_every_size(monkeypatch):
+    """The tests' sizes are small; by default such attention stays composed (FUSE_MIN_SCORE_BYTES)."""
+    monkeypatch.setattr(OPS_MODULE, "FUSE_MIN_SCORE_BYTES", 0)
 
 
 @pytest.fixture
@@ -197,3 +204,16 @@ def test_bad_operands_name_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"attention: the mask \(5, 6\) must be \(\*batch, L, S\)"):
         build("attention", q, leaf(np.zeros((2, 6, 4), np.float32)), k, mask, arg=(1.0, False, TILE))
     assert OPS["attention"].into is not None
+
+
+def test_by_default_only_large_score_matrices_stream(monkeypatch):
+    """Below FUSE_MIN_SCORE_BYTES of scores sdpa and the pass keep the composed form; at or above, one op."""
+    monkeypatch.setattr(OPS_MODULE, "FUSE_MIN_SCORE_BYTES", 4 * 2 * 8 * 8)  # float32 (2, 8, 8) scores exactly
+    for L, fused in ((8, True), (7, False)):
+        q = tt.randn(2, L, 4)
+        k, v = tt.randn(2, 8, 4), tt.randn(2, 8, 4)
+        y = F.scaled_dot_product_attention(q, k, v)
+        assert ("attention" in _ops_in(y)) == fused
+        with tt.no_grad():
+            z = (q @ k.transpose(-2, -1) * 0.5).softmax(-1) @ v  # hand-written: the pass decides the same way
+            assert ("attention" in _ops_in(z)) == fused

@@ -34,6 +34,20 @@ from .table import build, declare, shapes
 
 BLOCK = 128  # the default tile edge: a 128 x 128 float32 tile of scores (64 KiB) stays in L2 with its operands
 GROUP_BYTES = 1 << 20  # the score tiles of one group of batch indices, computed by one batched BLAS call
+# Below this many bytes of (*batch, L, S) scores the composed form is faster: its softmax is one native kernel
+# and the streaming routine's per-tile NumPy calls cost more than the matrix (measured on a 4-layer, 128-wide GPT,
+# CPU time, 1 thread: a batch-32 T-128 training step, 8 MiB of scores a layer, 410 ms composed vs 530 streamed;
+# 200-token decoding 1000 vs 430 tokens/s; a 512-token prefill, 4 MiB, even). At T = 2048 (64 MiB for 4 heads) the
+# streaming op is faster and plans 24-63x less memory. Tests and benchmarks set it to 0 to stream every size.
+FUSE_MIN_SCORE_BYTES = 32 << 20
+
+
+def worth_streaming(batch: tuple, L: int, S: int, itemsize: int) -> bool:
+    """Whether attention over (*batch, L, S) scores runs as the streaming `attention` op (else composed)."""
+    n = itemsize * L * S
+    for d in batch:
+        n *= d
+    return n >= FUSE_MIN_SCORE_BYTES
 
 
 def _batch(srcs) -> tuple:

@@ -21,7 +21,8 @@ student sees the T×T buffers come back in `tt.explain` and the memory plan. Rea
 (the [..., :Ev] slice, `unpack_grads`' slices) are mapped to the naive values directly; anything else gets
 the packed array rebuilt with `pad`.
 
-It runs first, before fold (the pattern is matched as the frontend built it). Returns (graph, memo: id(old
+Only attention whose score matrix is large is rewritten (`worth_streaming` of compiler/ops/attention.py: below
+FUSE_MIN_SCORE_BYTES the composed form is faster). It runs first, before fold (the pattern is matched as the frontend built it). Returns (graph, memo: id(old
 node) -> new node), like fold and dce.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 
 from .. import ir
 from ..ops import GROUPS, ConstArray
-from ..ops.attention import BLOCK
+from ..ops.attention import BLOCK, worth_streaming
 from .graph import Graph, remake
 from .patterns import P, Var, match
 
@@ -135,7 +136,9 @@ def _recognize(g: Graph):
             if not match(x, bound["x"], g, inner):
                 continue
             leaves = {id(inner[k]) for k in ("q", "kt", "scale", "mask", "ninf") if k in inner} | {id(bound["v"])}
-            if not private(old, leaves):
+            q, kt = inner["q"], inner["kt"]
+            if not worth_streaming(q.shape[:-2], q.shape[-2], kt.shape[-1], q.dtype.itemsize) or \
+                    not private(old, leaves):
                 continue
             return _fused(new, {k: memo[id(n)] for k, n in inner.items()}, scaled, masked)
         return new

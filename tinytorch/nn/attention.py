@@ -1,10 +1,12 @@
 """Scaled dot-product attention, PyTorch's `F.scaled_dot_product_attention`.
 
 softmax(q kᵀ · scale + mask) v over the last two dims; every dim before them is a batch dim (heads too) and
-broadcasts. Without dropout it records one `attention` op (compiler/ops/attention.py: a streaming kernel
-over key blocks that never holds the T×T score matrix); with the attention pass switched off the compiler
-expands it back into the composed form (see docs/DESIGN.md, "Attention"). With dropout it is composed here:
-dropout needs the materialized probabilities (a random mask per score), which the streaming kernel never has.
+broadcasts. Without dropout, and when the scores would be large (`worth_streaming`: FUSE_MIN_SCORE_BYTES of
+compiler/ops/attention.py), it records one `attention` op (a streaming kernel over key blocks that never holds
+the T×T score matrix); with the attention pass switched off the compiler expands it back into the composed
+form (see docs/DESIGN.md, "Attention"). Otherwise it is composed here: small score matrices run faster as a
+matmul, one fused softmax kernel and a matmul, and dropout needs the materialized probabilities (a random mask
+per score), which the streaming kernel never has.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..compiler.ops.attention import BLOCK
+from ..compiler.ops.attention import BLOCK, worth_streaming
 from ..elementwise import as_tensor, broadcast_shapes, broadcast_to, where
 from ..reduce import softmax
 from ..tensor_base import TensorBase, op_result
@@ -47,10 +49,10 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
         rep = q.shape[-3] // k.shape[-3]
         k, v = k.repeat_interleave(rep, dim=-3), v.repeat_interleave(rep, dim=-3)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    if dropout_p == 0.0:
+    L, S = q.shape[-2], k.shape[-2]
+    if dropout_p == 0.0 and worth_streaming(_batch_of(q, k, v, attn_mask), L, S, q.dtype.itemsize):
         return _fused(q, k, v, attn_mask, is_causal, scale)
     scores = (q @ k.transpose(-2, -1)) * scale
-    L, S = q.shape[-2], k.shape[-2]
     if is_causal:
         attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
     if attn_mask is not None:
@@ -65,15 +67,20 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     return weights @ v
 
 
+def _batch_of(q, k, v, mask) -> tuple:
+    """The batch dims q, k, v (and the mask) broadcast to."""
+    shapes = [q.shape[:-2], k.shape[:-2], v.shape[:-2]]
+    if mask is not None:
+        shapes.append(mask.shape[:-2] if mask.ndim >= 2 else ())
+    return broadcast_shapes(*shapes, op="scaled_dot_product_attention")
+
+
 def _fused(q, k, v, attn_mask, is_causal, scale) -> TensorBase:
     """One `attention` node over q, k, v (and the mask) broadcast to one batch shape; its result packs each
     row's logsumexp as a last column (for the backward), sliced off here."""
     L, S = q.shape[-2], k.shape[-2]
-    shapes = [q.shape[:-2], k.shape[:-2], v.shape[:-2]]
     mask = None if attn_mask is None else as_tensor(attn_mask)
-    if mask is not None:
-        shapes.append(mask.shape[:-2] if mask.ndim >= 2 else ())
-    batch = broadcast_shapes(*shapes, op="scaled_dot_product_attention")
+    batch = _batch_of(q, k, v, mask)
     srcs = [broadcast_to(t, batch + t.shape[-2:]) for t in (q, k, v)]
     if mask is not None:
         if mask.dtype.kind != "b":
