@@ -165,17 +165,22 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
+    pool = staticmethod(F.avg_pool2d)
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-        _check_window_args("AvgPool2d", kernel_size=kernel_size, stride=self.stride, padding=padding)
+        self._check_args()
+
+    def _check_args(self):  # here, so the error points at the module's line
+        _check_window_args("AvgPool2d", kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return self.pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

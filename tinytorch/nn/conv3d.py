@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..movement import pad as _pad, stack
 from ..tensor import Tensor
-from .convolution import conv2d, window_ints
+from .convolution import _batched, conv2d, window_ints
 
 
 def triple(v, name: str, op: str, shape=None) -> tuple:
@@ -23,11 +23,7 @@ def triple(v, name: str, op: str, shape=None) -> tuple:
 
 def batched3d(input: Tensor, op: str):
     """(N, C, D, H, W) `input` and whether it came without its batch dim."""
-    if input.ndim == 4:
-        return input.unsqueeze(0), True
-    if input.ndim != 5:
-        raise ValueError(f"{op}: expects a (N, C, D, H, W) or (C, D, H, W) input, got {input.shape}")
-    return input, False
+    return _batched(input, op, 3)
 
 
 def depth_slices(x: Tensor, k: int, stride: int, dilation: int, out: int):

@@ -47,11 +47,13 @@ def window_ints(v, n: int, name, op, shape=None):
     return v
 
 
-def _batched(input: Tensor, op: str):
-    if input.ndim == 3:
+def _batched(input: Tensor, op: str, dims: int = 2):
+    """(N, C, *spatial) `input` with `dims` spatial dims, and whether it came without its batch dim."""
+    if input.ndim == dims + 1:
         return input.unsqueeze(0), True
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expects a (N, C, H, W) or (C, H, W) input, got {input.shape}")
+    if input.ndim != dims + 2:
+        spatial = ", ".join("DHW"[3 - dims:])
+        raise ValueError(f"{op}: expects a (N, C, {spatial}) or (C, {spatial}) input, got {input.shape}")
     return input, False
 
 

@@ -3,9 +3,8 @@ functional, so the modules, which need conv.py's `ConvNd` and so functional, can
 from __future__ import annotations
 
 from . import functional as F
-from .conv import ConvNd
+from .conv import AvgPool2d, ConvNd
 from .conv3d import triple
-from .module import Module
 
 
 class Conv3d(ConvNd):
@@ -13,19 +12,10 @@ class Conv3d(ConvNd):
     dims, conv = 3, staticmethod(F.conv3d)
 
 
-class AvgPool3d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-        for name in ("kernel_size", "stride", "padding"):  # checked here, so the error points at this line
+class AvgPool3d(AvgPool2d):
+    """AvgPool2d's fields and repr over F.avg_pool3d; kernel_size, stride and padding are ints or triples."""
+    pool = staticmethod(F.avg_pool3d)
+
+    def _check_args(self):
+        for name in ("kernel_size", "stride", "padding"):
             triple(getattr(self, name), name, "AvgPool3d")
-
-    def forward(self, input):
-        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
