@@ -50,6 +50,8 @@ def run(args) -> int:
     if args.backend:
         tt.set_backend(args.backend)
     script_args = [*args.script_args, *args.extra]
+    if "--" in script_args:  # argparse hands the separator on with what follows it
+        script_args.remove("--")
     if args.target in MODELS:
         if script_args:
             raise SystemExit(f"tinytorch explain: {args.target!r} is a model; it takes no arguments "

@@ -3,6 +3,9 @@ Python every step, and compiled with the step captured (`tinytorch.compile`: the
 
 Each way runs `WARMUP` steps first (they compile, and capture traces until two traces agree), then `steps`
 timed steps; the figure is the median, in ms. The steps train the model further: time a model you are done with.
+Eager runs last: on the 2-core test machine, once eager mode had run its matmuls on OpenBLAS with 2 threads, the
+same cached native Program ran 10-50x slower (a step of the digits MLP: 0.3 ms, then 35-130 ms; not with
+OPENBLAS_NUM_THREADS=1), so timing it first would have charged BLAS's threads to the compiled step.
 """
 from __future__ import annotations
 
@@ -34,10 +37,11 @@ def step_times(model, optimizer, x, y, steps: int = 20) -> dict:
         optimizer.step()
         return loss
 
-    with tt.eager():
+    compiled_ms = _median_ms(step, steps)
+    captured_ms = _median_ms(tt.compile(step), steps)
+    with tt.eager():  # last: after eager mode's BLAS calls, native steps ran up to 50x slower here (see below)
         eager_ms = _median_ms(step, steps)
-    return {"eager": eager_ms, "compiled": _median_ms(step, steps),
-            "captured": _median_ms(tt.compile(step), steps)}
+    return {"eager": eager_ms, "compiled": compiled_ms, "captured": captured_ms}
 
 
 def table(times: dict) -> list:
