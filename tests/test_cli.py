@@ -52,13 +52,18 @@ def test_unknown_arguments_are_refused(capsys):
     assert status == 2 and "unrecognized arguments: --bogus" in err
 
 
-def test_demo_trains_draws_and_times_the_step(capsys, tmp_path):
+@pytest.mark.parametrize("renderer", [True, False], ids=["renderer", "no-renderer"])
+def test_demo_trains_draws_and_times_the_step(capsys, tmp_path, monkeypatch, renderer):
+    if not renderer:
+        monkeypatch.setattr(viz, "dot_executable", lambda: None)
     status, out, _ = run(capsys, "demo", "--epochs", 1, "--steps", 2, "--out", tmp_path, "--no-progress")
     assert status == 0
     acc = float(re.search(r"final test accuracy (\d\.\d+)", out).group(1))
     assert acc > 0.5  # one epoch of the digits MLP: far above chance (0.1)
     picture = re.search(r"graph of the step: (\S+)", out).group(1)
     assert picture == str(tmp_path / ("step.svg" if viz.dot_executable() else "step.dot"))
+    assert ("no dot renderer found" in out) == (not viz.dot_executable())
+    assert (tmp_path / "step.svg").exists() == bool(viz.dot_executable())
     dot = (tmp_path / "step.dot").read_text()
     kernels = int(re.search(r"(\d+) kernels \(\d+ fused", out).group(1))
     clusters = dot.count("subgraph cluster_")

@@ -87,8 +87,10 @@ def explain_script(path: pathlib.Path, script_args: list, level: int) -> int:
     status = 0
     try:
         runpy.run_path(str(path), run_name="__main__")
-    except SystemExit as done:
+    except SystemExit as done:  # the script's own exit: report its status after the counters
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if not isinstance(done.code, (int, type(None))):
+            print(done.code, file=sys.stderr)
     finally:
         sys.argv = saved_argv
         if saved_level is None:
@@ -97,5 +99,5 @@ def explain_script(path: pathlib.Path, script_args: list, level: int) -> int:
             os.environ["TINYTORCH_DEBUG"] = saved_level
     s = tt.stats()
     print(f"\n{path}: {s['realizes']} realizes, {s['compiles']} compiles, {s['cache_hits']} cache hits, "
-          f"compile {s['compile_s']:.3f}s, run {s['run_s']:.3f}s (TINYTORCH_DEBUG={level}: the IR on stderr)")
+          f"compile {s['compile_s']:.3f}s, run {s['run_s']:.3f}s (TINYTORCH_DEBUG={level}: its lines are on stderr)")
     return status
