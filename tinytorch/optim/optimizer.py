@@ -103,6 +103,15 @@ class Optimizer:
                 loss = closure()
         if lazy.TRACE is not None:
             lazy.TRACE.on_replay(self)
+        written = self.updates()
+        if written:
+            realize(*written)
+        return loss
+
+    def updates(self) -> list:
+        """Every parameter's update as lazy `assign`s, built and not run: `step()` realizes them; `tinytorch.plan`,
+        `explain` or `viz.draw` of the loss and these show the whole training step's Program before it runs. They
+        must then be realized (the parameters are pending writes until they are)."""
         written = []
         for group in self.param_groups:
             items = []
@@ -115,9 +124,7 @@ class Optimizer:
                 items.append((p, grad, self.state.setdefault(p, {})))
             if items:
                 written += self._update_group(group, items, self._lr_input(group))
-        if written:
-            realize(*written)
-        return loss
+        return written
 
     def _lr_input(self, group: dict) -> Tensor:
         """The group's learning rate as an input buffer (see `_input`)."""

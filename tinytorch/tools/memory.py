@@ -123,9 +123,9 @@ def print_accumulate(rows, model: str, optimizer: str) -> None:
               f"{r['step_ms']:>8.2f}")
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m tinytorch.tools.memory", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
+def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The commands and options on `ap` (this module's `main`, and `tinytorch memory`)."""
+    sub = ap.add_subparsers(dest="what", required=True, metavar="{optimizers,accumulate,report}")
     o = sub.add_parser("optimizers", help="optimizer state of SGD / momentum / Adam / AdamW")
     o.add_argument("--model", default="mlp", choices=list(MODELS))
     a = sub.add_parser("accumulate", help="gradient accumulation against one larger batch")
@@ -140,20 +140,30 @@ def main(argv=None) -> None:
         p.add_argument("--steps", type=int, default=4, help="micro-batches the batch is split into")
         p.add_argument("--repeats", type=int, default=10)
     a.add_argument("--inline", action="store_true", help="measure in this process, not a fresh one each")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(args) -> int:
+    """Carry out the command `add_arguments` parsed."""
     if getattr(args, "backend", None):
         tt.set_backend(args.backend)
-    if args.command == "optimizers":
+    if args.what == "optimizers":
         print_optimizers(optimizer_rows(args.model), args.model)
-    elif args.command == "accumulate":
+    elif args.what == "accumulate":
         print_accumulate(accumulate_rows(args.model, args.batch, args.steps, args.optimizer, args.repeats,
                                          args.inline), args.model, args.optimizer)
-    elif args.command == "_one":
+    elif args.what == "_one":
         print(json.dumps(measure_config(args.model, args.optimizer, args.batch, args.steps, args.repeats)))
     else:
         m, opt = build(args.model, args.optimizer)
         batches = [batch(args.model, args.batch)]
         print(memory_report(lambda: train_step(m, opt, batches), m, opt))
+    return 0
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m tinytorch.tools.memory", description=__doc__.split("\n")[0])
+    run(add_arguments(ap).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ def profile_step(model: str = "lenet5", optimizer: str = "momentum", batch_size:
     return prof
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m tinytorch.tools.profile", description=__doc__.split("\n")[0])
+def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options on `ap` (this module's `main`, and `tinytorch profile`)."""
     ap.add_argument("--model", default="lenet5", choices=list(MODELS))
     ap.add_argument("--optimizer", default="momentum", choices=list(OPTIMIZERS))
     ap.add_argument("--batch", type=int, default=64)
@@ -39,7 +39,11 @@ def main(argv=None) -> None:
     ap.add_argument("--trace", default=None, help="write the Chrome trace (Perfetto, chrome://tracing) here")
     ap.add_argument("--roofline", action="store_true", help="place the kernels on this machine's roofline")
     ap.add_argument("--backend", default=None, help="numpy or llvm (default: TINYTORCH_BACKEND)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(args) -> int:
+    """Profile as `add_arguments`'s options say; print the table (and roofline), write the trace."""
     if args.backend:
         tt.set_backend(args.backend)
     prof = profile_step(args.model, args.optimizer, args.batch, args.steps)
@@ -50,6 +54,12 @@ def main(argv=None) -> None:
     if args.trace:
         prof.export_chrome_trace(args.trace)
         print(f"trace: {args.trace} ({len(prof.runs)} kernel runs)")
+    return 0
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m tinytorch.tools.profile", description=__doc__.split("\n")[0])
+    run(add_arguments(ap).parse_args(argv))
 
 
 if __name__ == "__main__":
