@@ -1,9 +1,11 @@
 """Batched matrix multiply: (..., m, k) @ (..., k, n) with equal batch dims. The NumPy backend calls BLAS
-(np.matmul with out=); the native backend calls BLAS too and fuses the elementwise epilogue."""
+(np.matmul with out=); the native backend calls BLAS too and fuses the elementwise epilogue. Both, and eager
+mode here, go through runtime/gemm.py (products split across our threads, BLAS held to one thread)."""
 from __future__ import annotations
 
 import numpy as np
 
+from ...runtime import gemm
 from .table import build, declare
 
 
@@ -22,5 +24,9 @@ def _swap_last(x):
     return build("permute", x, arg=perm)
 
 
-declare("matmul", "matmul", _matmul_rule, lambda n, a, b: np.matmul(a, b),
+def _eager(n, a, b):
+    return gemm.matmul(a, b, np.empty(a.shape[:-1] + (b.shape[-1],), np.result_type(a, b)))
+
+
+declare("matmul", "matmul", _matmul_rule, _eager,
         lambda n, g: (build("matmul", g, _swap_last(n.srcs[1])), build("matmul", _swap_last(n.srcs[0]), g)))
