@@ -19,6 +19,7 @@ CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 EVAL_BATCH = 1000
 QUICK_STEPS = 4      # batches per epoch under --quick
+QUICK_BATCH = 32     # the largest batch under --quick
 QUICK_TEST = 64      # evaluation images under --quick
 CIFAR_NOTE = "CIFAR-10 here is decoded from JPEG versions of the real images, test set sorted by class"
 
@@ -80,12 +81,13 @@ def image_sets(settings):
 
 def loaders(train_ds, test_ds, settings, batch: int, train_tf, test_tf, quick_train: int | None = None):
     """The training loader (shuffled by the seed, whole batches) and the evaluation loader; --quick cuts both
-    (to `quick_train` training items, default QUICK_STEPS batches)."""
+    (batches of at most QUICK_BATCH, `quick_train` training items, default QUICK_STEPS batches)."""
     if settings.quick:
+        batch = min(batch, QUICK_BATCH)
         train_ds = sample(train_ds, quick_train or batch * QUICK_STEPS, settings.seed)
         test_ds = sample(test_ds, QUICK_TEST, settings.seed + 1)
     train = D.DataLoader(train_ds, batch, shuffle=True, drop_last=True, transform=train_tf, seed=settings.seed)
-    test = D.DataLoader(test_ds, EVAL_BATCH, transform=test_tf)
+    test = D.DataLoader(test_ds, EVAL_BATCH, transform=test_tf, seed=settings.seed)
     return train, test
 
 

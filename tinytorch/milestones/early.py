@@ -88,6 +88,6 @@ def xor_stages(settings):
     for name, model in (("single layer", nn.Linear(2, 2)),
                         ("two layers", nn.Sequential(nn.Linear(2, XOR_HIDDEN), nn.Tanh(), nn.Linear(XOR_HIDDEN, 2)))):
         train_dl = D.DataLoader(train, len(XOR_X), shuffle=False, seed=settings.seed)
-        test_dl = D.DataLoader(test, len(XOR_X))
+        test_dl = D.DataLoader(test, len(XOR_X), seed=settings.seed)
         stages.append(Stage(name, model, optim.Adam(model.parameters(), lr=0.05), train_dl, test_dl))
     return stages

@@ -19,6 +19,7 @@ import re
 import shutil
 
 from ..backend import get_backend
+from ..creation import manual_seed
 from ..train import Trainer
 from . import provenance, results, transformer
 from .data import CIFAR_NOTE
@@ -99,6 +100,7 @@ def run(m: Milestone, settings: Settings, out, results_path=None, fresh: bool = 
                  f"Add --fresh to train it again.")
             return record
     memory = provenance.PeakMemory()
+    manual_seed(settings.seed)  # the same initial weights for a run and its resumption
     echo(f"{m.name} ({m.year}): {m.what}; {settings.dataset}, "
          f"{'the 20-minute budget' if settings.epochs is None else f'{settings.epochs} epochs'}, backend "
          f"{get_backend()}{', quick' if settings.quick else ''}; checkpoints in {run_dir}")
@@ -148,7 +150,7 @@ def _run_transformer(m, settings, run_dir, progress, echo) -> dict:
     for k, v in (transformer.QUICK if settings.quick else transformer.BASE).items():
         setattr(args, k, v)
     args.out, args.resume, args.no_progress, args.seed = str(run_dir), True, not progress, settings.seed
-    args.data, args.download = settings.root, settings.download
+    args.data, args.download = (str(settings.root) if settings.root else None), settings.download
     if settings.quick:
         args.max_steps, args.eval_every, args.eval_batches, args.warmup = transformer.QUICK_STEPS, 10, 2, 5
         args.sample_chars = 40
