@@ -46,6 +46,7 @@ def test_quick_run_finishes_and_its_loss_falls(tmp_path, capsys, name):
             assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.1, losses
         else:
             assert len(losses) == 2 and losses[1] < losses[0], (stage, losses)
+            assert record["step_ms"] > 0 and "ms a step" in out
             assert f"[{stage}] epoch 2/2" in out
     assert "appended to" in out
 

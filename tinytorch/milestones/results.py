@@ -8,8 +8,8 @@ import pathlib
 
 from .data import CIFAR_NOTE
 
-COLUMNS = ("milestone", "dataset", "figure", "seed's figure", "epochs", "wall", "backend", "peak MB", "version",
-           "commit", "finished")
+COLUMNS = ("milestone", "dataset", "figure", "seed's figure", "epochs", "wall", "ms/step", "backend", "peak MB",
+           "version", "commit", "finished")
 
 
 def append(path, record: dict) -> None:
@@ -52,7 +52,8 @@ def wall(seconds: float) -> str:
 def cells(record: dict) -> tuple:
     return (record["milestone"] + (" (quick)" if record.get("quick") else ""), record.get("dataset", "-"),
             figure(record), record.get("seed_figure", "-"), f"{record.get('epochs', 0):g}",
-            wall(record.get("wall_s", 0.0)), record.get("backend", "-"), f"{record.get('peak_mb', 0):.0f}",
+            wall(record.get("wall_s", 0.0)), f"{record['step_ms']:.0f}" if record.get("step_ms") else "-",
+            record.get("backend", "-"), f"{record.get('peak_mb', 0):.0f}",
             record.get("version", "-"), record.get("commit") or "-", record.get("finished", "-"))
 
 

@@ -17,6 +17,8 @@ import math
 import pathlib
 import re
 import shutil
+import statistics
+import time
 
 from ..backend import get_backend
 from ..creation import manual_seed
@@ -43,10 +45,17 @@ class StageTrainer(Trainer):
                          compile=stage.compile)
         self.stage, self.epochs, self.memory = stage, epochs, memory
 
+    def train_epoch(self) -> dict:
+        self.step_s = []
+        row = super().train_epoch()
+        return {**row, "step_ms": round(1e3 * statistics.median(self.step_s), 2) if self.step_s else None}
+
     def train_step(self, x, y):
+        t0 = time.perf_counter()
         out = super().train_step(x, y)
         if self.stage.scheduler is not None:
             self.stage.scheduler.step()
+        self.step_s.append(time.perf_counter() - t0)
         self.memory.sample()
         return out
 
@@ -134,7 +143,7 @@ def _run_stages(m, settings, run_dir, progress, echo, on_epoch, memory) -> dict:
         def line(row, stage=stage):
             echo(f"  [{stage.name}] epoch {row['epoch']}/{settings.epochs}  loss {row['train_loss']:.4f}  "
                  f"train acc {row['train_acc']:.4f}  test acc {row['val_acc']:.4f}  "
-                 f"{row['train_s']:.1f}s train + {row['val_s']:.1f}s test")
+                 f"{row['train_s']:.1f}s train ({row['step_ms']:.0f} ms a step, median) + {row['val_s']:.1f}s test")
             if on_epoch is not None:
                 on_epoch(stage.name, row)
         trainer.fit(settings.epochs, on_epoch=line)
@@ -142,7 +151,7 @@ def _run_stages(m, settings, run_dir, progress, echo, on_epoch, memory) -> dict:
         losses[stage.name] = [r["train_loss"] for r in trainer.history]
         wall += sum(r["train_s"] + r["val_s"] for r in trainer.history)
     return {"figure": figures[stages[-1].name], "stages": figures, "train_loss": losses, "epochs": settings.epochs,
-            "wall_s": round(wall, 1)}
+            "wall_s": round(wall, 1), "step_ms": trainer.history[-1].get("step_ms")}
 
 
 def _run_transformer(m, settings, run_dir, progress, echo) -> dict:
