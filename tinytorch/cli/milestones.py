@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 DEFAULT_OUT = "runs/milestones"
+INTERRUPTED = 130  # the shell's status for a process stopped by Ctrl-C
 
 
 def add_parser(sub) -> None:
@@ -64,6 +65,10 @@ def run(args) -> int:
     except (MissingData, ScheduleMismatch) as e:
         print(f"tinytorch milestones run {m.name}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ntinytorch milestones run {m.name}: interrupted; the same command continues from the last "
+              f"checkpoint (--fresh starts over)", file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 
