@@ -147,9 +147,20 @@ class Trainer:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_path(self.epoch)
-        save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-              "epoch": np.array(self.epoch), "rng": get_rng_state()}, path)
+        save(self.checkpoint_state(), path)
         return path
+
+    def checkpoint_state(self) -> dict:
+        """What a checkpoint holds; a subclass adds its own entries (a scheduler, say) and reads them back in
+        `load_checkpoint_state`."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "epoch": np.array(self.epoch), "rng": get_rng_state()}
+
+    def load_checkpoint_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        self.epoch = int(np.asarray(state["epoch"]))
 
     def latest_checkpoint(self) -> pathlib.Path | None:
         if self.checkpoint_dir is None or not self.checkpoint_dir.is_dir():
@@ -162,11 +173,7 @@ class Trainer:
         path = pathlib.Path(path) if path is not None else self.latest_checkpoint()
         if path is None:
             return self.epoch
-        state = load(path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"])
-        self.epoch = int(np.asarray(state["epoch"]))
+        self.load_checkpoint_state(load(path))
         if self.metrics_path is not None and self.metrics_path.is_file():
             rows = [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
             self.history = [r for r in rows if r.get("epoch", 0) <= self.epoch]
