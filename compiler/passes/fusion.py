@@ -38,7 +38,9 @@ can be computed) -- except in a row kernel, below; a second reduction or matmul;
 rand and arange, which run as kernels of their own. A `pad` joins a group of elementwise ops of its own size
 (no reduction or matmul) that are all its consumers: the gradient of `split` (attention's q, k, v from one
 (B, T, 3C) projection) is the sum of three pads, one kernel that reads each gradient once instead of three
-pad kernels writing (B, T, 3C) each and a sum reading them back. An `assign` is fused as
+pad kernels writing (B, T, 3C) each and a sum reading them back. What a pad reads is materialized, not fused
+into its group: a chain of pads through elementwise ops (a log-step scan's gradient) compiled to kernels that
+grew with the chain, a 37-step logcumsumexp gradient for minutes. An `assign` is fused as
 the tail of the elementwise group computing its value (the whole optimizer
 update of one parameter is one kernel).
 
@@ -211,6 +213,8 @@ def _join_phase(n, grp: Group, cons) -> "str | None":
     if grp.kind in ("opaque", "copy", "contig"):
         return None
     phases = {grp.phase[c] for c in cons}
+    if any(m.op == "pad" and id(m) in cons for m in grp.nodes):  # a pad in a group reads a materialized value:
+        return None  # pads inlined through pads (a scan's gradient: pad, add, pad, ...) grow with the chain
     if n.op == "pad":  # read by elementwise ops of its size: computed where they read it (split's gradient)
         ok = grp.kind == "elementwise" and grp.core is None and n.size == grp.root.size
         return "post" if ok else None
