@@ -31,7 +31,9 @@ def widened(fn):
         if wide is None:
             return fn(out, *arrays, **kw)
         tmp = np.empty(out.shape, wide)
-        fn(tmp, *(a.astype(wide) if isinstance(a, np.ndarray) and a.dtype == out.dtype else a for a in arrays), **kw)
-        np.copyto(out, tmp, casting="same_kind")
+        with np.errstate(all="ignore"):  # overflow to inf is float16's signal (GradScaler backs off), not an error
+            fn(tmp, *(a.astype(wide) if isinstance(a, np.ndarray) and a.dtype == out.dtype else a for a in arrays),
+               **kw)
+            np.copyto(out, tmp, casting="same_kind")
         return out
     return run
