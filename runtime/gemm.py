@@ -34,8 +34,9 @@ def _split_axis(shape, threads: int):
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out <- a @ b (equal batch dims, as the matmul op), split across threads where that pays; float16 in
-    float32 (`widen.py`)."""
-    return _matmul_into(out, a, b)
+    float32 (`widen.py`). inf and NaN pass through silently, as in the NumPy runner (GradScaler's overflow)."""
+    with np.errstate(all="ignore"):
+        return _matmul_into(out, a, b)
 
 
 @widened

@@ -21,6 +21,7 @@ from . import scalar
 from .addressing import is_int
 from .stage import INDEX_ERROR, NotLowerable
 
+F16 = np.dtype(np.float16)
 POINTWISE_OPS = ops.GROUPS.elementwise | ops.GROUPS.assign | {"copy"}  # "copy": a kernel-only op (kernelize)
 
 
@@ -40,7 +41,7 @@ class Values:
     @contextmanager
     def reduced(self, j, value):
         """Op j (a reduction) is `value` inside."""
-        self.acc = (j, value)
+        self.acc = (j, self._rounded(j, value))
         yield
         self.acc = None
 
@@ -62,7 +63,13 @@ class Values:
 
     def remember(self, j, idx, value) -> None:
         """Op j at `idx` is `value` (computed by the stage itself) for the rest of this scope."""
-        self.memo[self._key(j, idx)] = value
+        self.memo[self._key(j, idx)] = self._rounded(j, value)
+
+    def _rounded(self, j, value):
+        """A float16 op's value rounded to float16 in its float register, as storing it would round it: a value
+        recomputed in another kernel (fusion's recompute) must equal the one stored, or max-pooling's backward
+        finds no maximum equal to its stored max, and it matches NumPy's per-op float16 rounding."""
+        return scalar.round_f16(self.b, value) if self.k.ops[j].info.dtype == F16 else value
 
     def _compute(self, j, idx):
         if j in self.st.materialized:
@@ -78,7 +85,8 @@ class Values:
             return self.ref(o.srcs[0], idx)
         if op in POINTWISE_OPS:
             args = [self.ref(r, idx) for r in o.srcs]
-            return ops.OPS[op].llvm(self.b, args, self.mem.dtype_of(o.srcs[-1]), info.dtype)
+            value = ops.OPS[op].llvm(self.b, args, self.mem.dtype_of(o.srcs[-1]), info.dtype)
+            return value if op == "cast" else self._rounded(j, value)  # a cast to float16 rounds already
         if op == "pad":
             return self._pad(o, idx)
         if op == "gather":
