@@ -25,6 +25,11 @@ F16 = np.dtype(np.float16)
 POINTWISE_OPS = ops.GROUPS.elementwise | ops.GROUPS.assign | {"copy"}  # "copy": a kernel-only op (kernelize)
 
 
+def _loaded_f16(v) -> bool:
+    """v is a float16 value widened straight from memory, so already exactly a float16."""
+    return getattr(v, "opname", None) == "fpext" and isinstance(v.operands[0].type, ir.HalfType)
+
+
 class Values:
     def __init__(self, fn, mem, k, stage):
         self.fn, self.b, self.mem, self.k, self.st = fn, fn.b, mem, k, stage
@@ -41,7 +46,7 @@ class Values:
     @contextmanager
     def reduced(self, j, value):
         """Op j (a reduction) is `value` inside."""
-        self.acc = (j, self._rounded(j, value))
+        self.acc = (j, value)
         yield
         self.acc = None
 
@@ -63,13 +68,7 @@ class Values:
 
     def remember(self, j, idx, value) -> None:
         """Op j at `idx` is `value` (computed by the stage itself) for the rest of this scope."""
-        self.memo[self._key(j, idx)] = self._rounded(j, value)
-
-    def _rounded(self, j, value):
-        """A float16 op's value rounded to float16 in its float register, as storing it would round it: a value
-        recomputed in another kernel (fusion's recompute) must equal the one stored, or max-pooling's backward
-        finds no maximum equal to its stored max, and it matches NumPy's per-op float16 rounding."""
-        return scalar.round_f16(self.b, value) if self.k.ops[j].info.dtype == F16 else value
+        self.memo[self._key(j, idx)] = value
 
     def _compute(self, j, idx):
         if j in self.st.materialized:
@@ -85,8 +84,13 @@ class Values:
             return self.ref(o.srcs[0], idx)
         if op in POINTWISE_OPS:
             args = [self.ref(r, idx) for r in o.srcs]
-            value = ops.OPS[op].llvm(self.b, args, self.mem.dtype_of(o.srcs[-1]), info.dtype)
-            return value if op == "cast" else self._rounded(j, value)  # a cast to float16 rounds already
+            in_dtype = self.mem.dtype_of(o.srcs[-1])
+            if in_dtype == F16 and info.dtype.kind == "b":
+                # float16 values live unrounded in float registers; a comparison sees them rounded as stored,
+                # so a value fusion recomputes here equals its stored copy (max-pool's backward compares the
+                # recomputed input with the stored max; rounding is monotonic, so round(max) = max(round))
+                args = [a if _loaded_f16(a) else scalar.round_f16(self.b, a) for a in args]
+            return ops.OPS[op].llvm(self.b, args, in_dtype, info.dtype)
         if op == "pad":
             return self._pad(o, idx)
         if op == "gather":
