@@ -11,8 +11,10 @@ Adam's moments stay float32 in both.
 
 Each configuration runs in a fresh process (glibc's mmap threshold fixed at 64 KiB so RSS follows the
 arrays). Columns: the planned arena of the training step's Program (every temporary: activations kept for
-the backward, activation gradients, transient weight gradients), the peak RSS above the RSS after the model
-and data are loaded (Linux's high-water mark through `memory_report.RssSampler`, over the timed steps), the
+the backward, activation gradients, transient weight gradients), the process's peak RSS over the timed steps
+(Linux's high-water mark through `memory_report.RssSampler`: weights, Adam state, arenas, code, the
+interpreter) and how far it rose above the RSS before them (memory allocated per step outside the arena:
+the float32 copies a float16 convolution or matmul computes in, `runtime/widen.py`), the
 median step time over `--steps` steps (the rounds alternate the two configurations; the table quotes the
 median over rounds), and the test accuracy on all 10,000 test images after `--epochs` epochs over the first
 `--train` training images, the same images in the same order for both. Needs mnist.npz (`../shared/datasets`
@@ -25,7 +27,6 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 
@@ -90,7 +91,7 @@ def _time_child(args) -> dict:
             times.append(time.perf_counter() - t)
     planned = max(p.memory_plan.peak_bytes for p in realizer.cached_programs())
     return {"config": args.child, "step_s": statistics.median(times), "first_s": first, "planned": planned,
-            "rss": rss.peak - rss.before, "finite": bool(np.isfinite(step(x, y).item()))}
+            "rss": rss.peak - rss.before, "rss_peak": rss.peak, "finite": bool(np.isfinite(step(x, y).item()))}
 
 
 def _train_child(args) -> dict:
@@ -122,14 +123,10 @@ def _train_child(args) -> dict:
 
 
 def _run(config, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", config, "--backend", args.backend, "--batch", str(args.batch),
-           "--steps", str(args.steps), "--train", str(args.train), "--epochs", str(args.epochs)]
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 << 10), OPENBLAS_NUM_THREADS="2",
-               TINYTORCH_NUM_THREADS="2")
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        return {"config": config, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from harness import run_child
+    out = run_child(__file__, ["--child", config, "--backend", args.backend, "--batch", args.batch, "--steps",
+                               args.steps, "--train", args.train, "--epochs", args.epochs])
+    return dict(out, config=config)
 
 
 def main(argv=None) -> None:
@@ -157,7 +154,7 @@ def main(argv=None) -> None:
     trained = {} if args.no_train else {c: _run(c + "-train", args) for c in configs}
     print(f"MNIST CNN (1.2M parameters), batch {args.batch}, Adam, {args.backend}, captured step; medians of "
           f"{args.rounds} alternating rounds of {args.steps} steps")
-    print(f"{'config':<8} {'planned arena MB':>16} {'x smaller':>9} {'peak RSS MB':>11} {'step ms':>8} "
+    print(f"{'config':<8} {'planned arena MB':>16} {'x smaller':>9} {'RSS MB':>7} {'RSS growth MB':>13} {'step ms':>8} "
           f"{'x time':>7} {'test acc %':>10} {'train s':>8}")
     base = None
     for c in configs:
@@ -167,12 +164,14 @@ def main(argv=None) -> None:
             continue
         planned = ok[0]["planned"]
         rss = statistics.median(r["rss"] for r in ok)
+        rss_peak = statistics.median(r["rss_peak"] for r in ok)
         step = statistics.median(r["step_s"] for r in ok)
         base = base or (planned, step)
         t = trained.get(c, {})
         acc = f"{t['accuracy']:.2f}" if "accuracy" in t else t.get("error", "-")[:10]
         train_s = f"{t['train_s']:.0f}" if "train_s" in t else "-"
-        print(f"{c:<8} {planned / MB:>16.1f} {base[0] / planned:>9.2f} {rss / MB:>11.0f} {step * 1e3:>8.0f} "
+        print(f"{c:<8} {planned / MB:>16.1f} {base[0] / planned:>9.2f} {rss_peak / MB:>7.0f} {rss / MB:>13.0f} "
+              f"{step * 1e3:>8.0f} "
               f"{step / base[1]:>7.2f} {acc:>10} {train_s:>8}")
 
 
