@@ -70,6 +70,24 @@ def pin_threads(n: int = THREADS) -> None:
         pass
 
 
+MMAP_THRESHOLD = 64 << 10  # glibc hands freed blocks above this back to the system, so RSS follows the arrays
+
+
+def run_child(script: str, flags: list) -> dict:
+    """`script *flags` in a fresh process (threads pinned to THREADS, glibc's mmap threshold fixed): its last
+    stdout line as JSON, or {"error": its last stderr line}."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD), OPENBLAS_NUM_THREADS=str(THREADS),
+               TINYTORCH_NUM_THREADS=str(THREADS))
+    out = subprocess.run([sys.executable, script, *map(str, flags)], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def llvm_available() -> bool:
     """True once the llvm backend is wired in (tinytorch.set_backend exists and the compiler lists it)."""
     from tinytorch.compiler import program

@@ -28,6 +28,7 @@ import numpy as np
 from llvmlite import ir
 
 from ..runtime import NativeCall, NativeExecutable, Operand, config, parallel
+from ..runtime.widen import compute_dtype
 from . import ops as O
 from .kernel import Lowered
 from .llvm import im2col, jit
@@ -267,7 +268,7 @@ def _call(k, st, layout, kind) -> NativeCall:
         o = k.ops[st.core]
         a, b, *more = [_operand(k, r) for r in o.srcs] + [None] * (2 - len(o.srcs))  # a sort has no b
         d = O.OPS[o.info.op]
-        copier = im2col.copier(o.info.dtype) if d.kind == "window" else None  # only convolutions copy windows
+        copier = im2col.copier(compute_dtype(o.info.dtype)) if d.kind == "window" else None  # convolutions
         return NativeCall("routine", kernels=(k.index,), a=a, b=b, more=tuple(more), dst=st.dst,
                           routine=functools.partial(d.into, arg=o.info.arg, copy_windows=copier))
     return NativeCall(kind, st.name, st.extent, st.work, (k.index,), explain=_explainer([(k, st)], layout))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blas, parallel
+from .widen import widened
 
 # multiply-adds below which a product runs on the calling thread: waking a worker costs ~0.1 ms on a small VM,
 # about 1M multiply-adds of a small GEMM on one core
@@ -34,7 +35,14 @@ def _split_axis(shape, threads: int):
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out <- a @ b (equal batch dims, as the matmul op), split across threads where that pays."""
+    """out <- a @ b (equal batch dims, as the matmul op), split across threads where that pays; float16 in
+    float32 (`widen.py`). inf and NaN pass through silently, as in the NumPy runner (GradScaler's overflow)."""
+    with np.errstate(all="ignore"):
+        return _matmul_into(out, a, b)
+
+
+@widened
+def _matmul_into(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     threads = parallel.num_threads()
     if threads < 2 or not blas.available():
         return np.matmul(a, b, out=out)

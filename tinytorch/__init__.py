@@ -54,6 +54,8 @@ from .capture import compile, capture  # noqa: F401  (step capture and replay)
 from .profiler import profile  # noqa: F401  (where time goes)
 from .roofline_model import roofline  # noqa: F401
 from .checkpointing import memory_budget, checkpoint, BudgetTooSmall  # noqa: F401  (gradient checkpointing)
+from .amp.autocast import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: F401  (mixed precision)
+from .amp.grad_scaler import GradScaler  # noqa: F401
 
 concat = concatenate = cat
 __version__ = "0.1.0"

@@ -45,6 +45,7 @@ from .runtime import Buffer
 from .checkpointing import with_budget
 from .tensor import Tensor
 from .tensor_base import GradMode, wrap
+from .amp.autocast import STATE as AUTOCAST
 
 ARG, OUT, SEED, GRAD, BUF = range(5)
 _MISS = object()
@@ -98,7 +99,7 @@ class CapturedStep:
 
 
 def _guard(args, kwargs):
-    parts = [C.CONFIG.options.key(), GradMode.enabled]
+    parts = [C.CONFIG.options.key(), GradMode.enabled, AUTOCAST.dtype]
     for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, Tensor):
             if not C.is_computed(a._node):

@@ -16,6 +16,7 @@ from . import dtypes
 from .dims import normalize_dim
 from .elementwise import as_tensor, broadcast_shapes, broadcast_to
 from .tensor_base import TensorBase, op_result, wrap
+from .amp.autocast import autocast_op
 
 
 def _shape_args(args) -> tuple:
@@ -429,6 +430,7 @@ def unfold_windows(x: TensorBase, kernel, stride=1, dilation=1) -> TensorBase:
     return op_result("unfold", (x,), arg=(kernel, stride, dilation))
 
 
+@autocast_op("matmul")
 def matmul(a: TensorBase, b: TensorBase) -> TensorBase:
     """Matrix product with NumPy's rules: 1-d operands are promoted and squeezed, batch dims broadcast."""
     if isinstance(a, TensorBase) and isinstance(b, TensorBase):  # the common case, two matrices of one dtype

@@ -13,6 +13,7 @@ from .autograd import no_grad
 from .dims import normalize_dim
 from .elementwise import as_tensor, maximum, order_flip, where
 from .tensor_base import TensorBase, op_result, wrap
+from .amp.autocast import autocast_op
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -41,6 +42,7 @@ def _reduce(op: str, x: TensorBase, dims: tuple, keepdim: bool) -> TensorBase:
     return _finish(x, op_result(op, (x,), arg=dims), dims, keepdim)
 
 
+@autocast_op("sum")
 def sum(x: TensorBase, dim=None, keepdim: bool = False, dtype=None, axis=None) -> TensorBase:
     dims = _dims(x, dim, "sum", axis)
     if dtype is not None:
@@ -50,6 +52,7 @@ def sum(x: TensorBase, dim=None, keepdim: bool = False, dtype=None, axis=None) -
     return _reduce("sum", x, dims, keepdim)
 
 
+@autocast_op("mean")
 def mean(x: TensorBase, dim=None, keepdim: bool = False, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
@@ -139,6 +142,7 @@ def argmin(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorB
     return argmax(order_flip(x), dim, keepdim, axis)
 
 
+@autocast_op("var")
 def var(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> TensorBase:
     """Variance, unbiased (correction=1) by default as in PyTorch."""
     if correction is None:
@@ -157,11 +161,13 @@ def var(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correctio
     return sum(centered * centered, dims, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
 
 
+@autocast_op("std")
 def std(x: TensorBase, dim=None, unbiased=None, keepdim: bool = False, correction=None, axis=None) -> TensorBase:
     v = var(x, dim, unbiased, keepdim, correction, axis)
     return where(v == 0, 0.0, v).sqrt()  # as torch: gradient 0, not inf * 0, where the spread is 0
 
 
+@autocast_op("logsumexp")
 def logsumexp(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> TensorBase:
     dims = _dims(x, dim, "logsumexp", axis)
     if x.numel() == 0:  # no max to shift by, and none needed: log(sum of nothing) = -inf, as PyTorch
@@ -172,6 +178,7 @@ def logsumexp(x: TensorBase, dim=None, keepdim: bool = False, axis=None) -> Tens
     return _finish(x, out, dims, keepdim)
 
 
+@autocast_op("softmax")
 def softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
@@ -182,12 +189,14 @@ def softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     return e / e.sum(dims, keepdim=True)
 
 
+@autocast_op("log_softmax")
 def log_softmax(x: TensorBase, dim=-1, dtype=None, axis=None) -> TensorBase:
     if dtype is not None:
         x = x.to(dtype)
     return x - logsumexp(x, dim if axis is None else axis, keepdim=True)
 
 
+@autocast_op("prod")
 def prod(x: TensorBase, dim=None, keepdim: bool = False, dtype=None) -> TensorBase:
     """Product via exp(sum(log|x|)) over the nonzero elements, the sign and zeros tracked apart (there is no
     multiply-reduce primitive). With exactly one zero the result is that product times the zero element

@@ -23,6 +23,7 @@ from .elementwise import logical_and, logical_or, order_flip, where
 from .math_ops import isnan, logaddexp
 from .movement import pad
 from .tensor_base import TensorBase, op_result, wrap
+from .amp.autocast import autocast_op
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 
@@ -48,6 +49,7 @@ def _accumulated(x: TensorBase, dtype) -> TensorBase:
     return x.to(dtypes.int64) if x.dtype.kind in "biu" else x
 
 
+@autocast_op("cumsum")
 def cumsum(x: TensorBase, dim: int, dtype=None) -> TensorBase:
     x = _accumulated(x, dtype)
     d = normalize_dim(dim, x.shape, "cumsum")
@@ -58,6 +60,7 @@ def cumsum(x: TensorBase, dim: int, dtype=None) -> TensorBase:
     return out.movedim(-1, d) if d != x.ndim - 1 else out
 
 
+@autocast_op("cumprod")
 def cumprod(x: TensorBase, dim: int, dtype=None) -> TensorBase:
     x = _accumulated(x, dtype)
     d = normalize_dim(dim, x.shape, "cumprod")

@@ -30,6 +30,7 @@ from .scan import ScanMixin
 from .shape_ops import ShapeMixin
 from .sorting import SortingMixin
 from .live_tensors import GRAD_LEAVES, PENDING_ASSIGNS
+from .amp.skip import guarded
 from .tensor_base import OVERWRITTEN, TensorBase, op_result, set_tensor_class, wrap
 from .views import ViewsMixin
 
@@ -107,7 +108,7 @@ class Tensor(ViewsMixin, MathMixin, IndexingMixin, ScanMixin, SortingMixin, Shap
         target = self._node if self._node.op == "buffer" else C.leaf(C.buffer_of(self._node))
         if target is self._node:  # graphs built on this leaf must not be differentiated after the write
             OVERWRITTEN[target] = target in GRAD_LEAVES
-        self._set_node(C.build("assign", target, value._node))
+        self._set_node(C.build("assign", target, guarded(target, value._node)))  # GradScaler may skip it
         PENDING_ASSIGNS.add(self)
         return self
 

@@ -4,7 +4,7 @@ The op table names each op's lowering here (`llvm=scalar.exp` in compiler/ops/el
 module must not import the table. Each lowering is `fn(b, args, in_dtype, out_dtype) -> ir.Value`: `b` an
 llvmlite IRBuilder, `args` the operands already in their register types, `in_dtype` the operands' NumPy
 dtype (for `where`, that of the two values), `out_dtype` the result's. Register types: float16 and
-float32 compute as `float` (float16 is rounded only where it is stored or cast), float64 as `double`,
+float32 compute as `float` (float16 is rounded where it is stored, cast or compared), float64 as `double`,
 int32/int64 as themselves, bool as i1; in memory float16 is `half` and bool is i8. Semantics follow
 NumPy's where they are defined (integer division by zero gives 0, floordiv/mod round toward -inf,
 maximum propagates NaN); out-of-range float-to-int casts and integer powers with negative exponents

@@ -21,7 +21,13 @@ from . import scalar
 from .addressing import is_int
 from .stage import INDEX_ERROR, NotLowerable
 
+F16 = np.dtype(np.float16)
 POINTWISE_OPS = ops.GROUPS.elementwise | ops.GROUPS.assign | {"copy"}  # "copy": a kernel-only op (kernelize)
+
+
+def _loaded_f16(v) -> bool:
+    """v is a float16 value widened straight from memory, so already exactly a float16."""
+    return getattr(v, "opname", None) == "fpext" and isinstance(v.operands[0].type, ir.HalfType)
 
 
 class Values:
@@ -78,7 +84,13 @@ class Values:
             return self.ref(o.srcs[0], idx)
         if op in POINTWISE_OPS:
             args = [self.ref(r, idx) for r in o.srcs]
-            return ops.OPS[op].llvm(self.b, args, self.mem.dtype_of(o.srcs[-1]), info.dtype)
+            in_dtype = self.mem.dtype_of(o.srcs[-1])
+            if in_dtype == F16 and info.dtype.kind == "b":
+                # float16 values live unrounded in float registers; a comparison sees them rounded as stored,
+                # so a value fusion recomputes here equals its stored copy (max-pool's backward compares the
+                # recomputed input with the stored max; rounding is monotonic, so round(max) = max(round))
+                args = [a if _loaded_f16(a) else scalar.round_f16(self.b, a) for a in args]
+            return ops.OPS[op].llvm(self.b, args, in_dtype, info.dtype)
         if op == "pad":
             return self._pad(o, idx)
         if op == "gather":

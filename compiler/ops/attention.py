@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...runtime import blas, parallel
+from ...runtime.widen import widened
 from .table import build, declare, shapes
 
 BLOCK = 128  # the default tile edge: a 128 x 128 float32 tile of scores (64 KiB) stays in L2 with its operands
@@ -180,6 +181,7 @@ def _tile_bytes(q, k, block) -> int:
     return min(block, q.shape[-2]) * min(block, k.shape[-2]) * q.itemsize
 
 
+@widened  # float16 storage, float32 BLAS
 def attention_into(out, q, k, v, *rest, arg, copy_windows=None):
     """out (*B, L, Ev + 1): attention of q, k, v (and the mask in `rest`), then each row's logsumexp."""
     scale, causal, block = arg
@@ -222,6 +224,7 @@ def _backward(dq, dk, dv, q, k, v, o, g, lse, mask, scale, causal, block):
             dkb += dp.transpose(0, 2, 1) @ q[:, r0:r1]
 
 
+@widened  # float16 storage, float32 BLAS
 def attention_grad_into(out, q, k, v, packed, g, *rest, arg, copy_windows=None):
     """out (*B, L*E + S*E + S*Ev): dq, dk, dv of attention, flat, recomputing the scores tile by tile."""
     scale, causal, block = arg

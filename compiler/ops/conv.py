@@ -21,6 +21,7 @@ import threading
 import numpy as np
 
 from ...runtime import blas, parallel
+from ...runtime.widen import widened
 from .table import build, declare, shapes
 from .window import window_out
 
@@ -152,6 +153,7 @@ def _split(N: int, tile: int, body) -> list:
     return [r for part in parts for r in part]
 
 
+@widened  # float16 storage, float32 BLAS
 def conv2d_into(out, x, w, arg, copy_windows=None):
     """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw). `copy_windows(dst, x, khw, ohw,
     arg, k_major)`, which the native backend passes (compiler/llvm/im2col.py), copies a tile's windows in
@@ -180,6 +182,7 @@ def conv2d_into(out, x, w, arg, copy_windows=None):
     return out
 
 
+@widened  # float16 storage, float32 BLAS
 def conv2d_dx_into(out, g, w, arg, copy_windows=None):
     """out (N, C, H, W): the input gradient, each window's gradient W^T @ g added back where it came from."""
     N, O = g.shape[:2]
@@ -242,6 +245,7 @@ def _dx_grid(out, g, wt, khw, arg, tile, n0, n1):
     out[n0:n1] = acc[:, :, :Hp * Wp].reshape(m, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
 
 
+@widened  # float16 storage, float32 BLAS
 def conv2d_dw_into(out, x, g, arg, copy_windows=None):
     """out (O, C, kh, kw): the weight gradient, sum over images of g (O, L) @ window matrix^T (L, K)."""
     N, C = x.shape[:2]

@@ -20,6 +20,7 @@ from ..reduce import softmax
 from ..tensor_base import TensorBase, op_result
 from .constants import const_tensor
 from .dropout import dropout
+from ..amp.autocast import autocast_op
 
 
 def _check(q, k, v, attn_mask, is_causal):
@@ -37,6 +38,7 @@ def _check(q, k, v, attn_mask, is_causal):
                          "(fold the causal mask into attn_mask)")
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: TensorBase, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale=None,
                                  enable_gqa: bool = False) -> TensorBase:

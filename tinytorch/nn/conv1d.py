@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from .convolution import conv2d
+from ..amp.autocast import autocast_op
 
 
 def single(v, name: str, op: str = "conv1d"):
@@ -18,6 +19,7 @@ def single(v, name: str, op: str = "conv1d"):
     return v
 
 
+@autocast_op("conv1d")
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
     """1-d cross-correlation as PyTorch's: input (N, C, L) or (C, L), weight (out_channels, in_channels/groups, k)."""

@@ -13,8 +13,10 @@ from ..movement import pad as _pad
 from ..tensor import Tensor
 from ..tensor_base import op_result
 from .convolution import _batched, _pair
+from ..amp.autocast import autocast_op
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                      output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """PyTorch's argument order: weight (in_channels, out_channels/groups, kh, kw)."""

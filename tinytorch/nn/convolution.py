@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from ..tensor_base import op_result
 from .. import dtypes
 from .depthwise import depthwise_conv2d
+from ..amp.autocast import autocast_op
 
 
 # The least value each window argument takes, and what to do instead of a smaller one. Checked when the op is
@@ -95,6 +96,7 @@ def unfold_patches(input: Tensor, kernel_size, dilation=1, padding=0, stride=1, 
     return unfold_windows(input, kernel, stride, dilation)
 
 
+@autocast_op("conv2d")
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
     """2-d cross-correlation as PyTorch's: weight (out_channels, in_channels/groups, kh, kw)."""

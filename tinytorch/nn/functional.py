@@ -37,6 +37,7 @@ from .shape import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .channel_dropout import dropout2d  # noqa: F401
 from .attention import scaled_dot_product_attention  # noqa: F401
 from .dropout import dropout  # noqa: F401
+from ..amp.autocast import autocast_op
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -55,6 +56,7 @@ def log_softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return _log_softmax(input, dim, dtype)
 
 
+@autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
     if input.shape[-1:] != weight.shape[-1:]:
@@ -102,6 +104,7 @@ def _norm_dims(input, normalized_shape, op):
     return tuple(range(input.ndim - len(shape), input.ndim))
 
 
+@autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     dims = _norm_dims(input, normalized_shape, "layer_norm")
     mean = input.mean(dims, keepdim=True)
@@ -115,6 +118,7 @@ def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: flo
     return out
 
 
+@autocast_op("batch_norm")
 def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float | Tensor | None = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalize over every dim but 1 (channels). Training updates running stats with `assign`.

@@ -13,6 +13,7 @@ from ..tensor import Tensor
 from .module import Module
 from .running_stats import register_running_stats
 from .parameter import Parameter
+from ..amp.autocast import autocast_op
 
 NORM_EPS = 1e-5
 RUNNING_MOMENTUM = 0.1
@@ -35,6 +36,7 @@ def _affine(out: Tensor, weight, bias):
     return out
 
 
+@autocast_op("group_norm")
 def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = NORM_EPS) -> Tensor:
     """Normalize (N, C, *) per sample over each group of C // num_groups channels and all of `*`."""
     if input.ndim < 2:
@@ -52,6 +54,7 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     return _affine(out.reshape(input.shape), weight, bias)
 
 
+@autocast_op("instance_norm")
 def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats: bool = True, momentum: float = RUNNING_MOMENTUM, eps: float = NORM_EPS) -> Tensor:
     """Normalize (N, C, *) per sample and channel over `*`. With use_input_stats and running buffers, the

@@ -12,6 +12,7 @@ from .. import compiler as C
 from .. import dtypes
 from ..elementwise import as_tensor, where
 from ..tensor import Tensor
+from ..amp.autocast import autocast_op
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -62,6 +63,7 @@ def _class_last(input: Tensor, target: Tensor, op: str):
     return input.movedim(1, -1) if input.ndim > 2 else input, target
 
 
+@autocast_op("nll_loss")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """-input[n, target[n]] (input holds log-probabilities), weighted; a mean divides by the weights summed."""
@@ -86,6 +88,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     return losses.sum() / w.sum()
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax over dim 1 then nll_loss; target may also be class probabilities (same shape as input)."""
@@ -124,17 +127,20 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
+@autocast_op("mse_loss")
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
+@autocast_op("l1_loss")
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """On probabilities; each log is clamped at -100 as in PyTorch so 0 and 1 give finite losses."""
@@ -146,6 +152,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """Numerically stable BCE on logits: max(-x, 0) + log(1 + exp(-|x|)) is log(1 + exp(-x))."""
