@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, demo, doctor, explain, graph, memory, milestones, profile
+from . import bench, course, demo, doctor, explain, graph, memory, milestones, profile
 
-COMMANDS = (demo, milestones, bench, explain, graph, memory, profile, doctor)
+COMMANDS = (demo, milestones, bench, explain, graph, memory, profile, doctor, course)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -97,6 +97,7 @@ class Report:
     stubs: list  # names of regions still holding their stub
     exit: int
     output: str
+    runs: bool = True  # the short training run was asked for
 
     @property
     def ok(self) -> bool:
@@ -106,7 +107,7 @@ class Report:
         """(points earned, points possible): a grading test earns its points when every case of it ran and
         none failed; the short run is worth one point."""
         m = module(self.module)
-        grades = [(g.test, g.points) for g in m.grading] + ([(m.run, 1)] if m.run else [])
+        grades = [(g.test, g.points) for g in m.grading] + ([(m.run, 1)] if m.run and self.runs else [])
         got = 0
         for test, points in grades:
             mine = [o for o in self.outcomes if _owner(o.test, [test]) == test]
@@ -134,25 +135,36 @@ class Report:
 
 def check(number: int, workspace) -> Report:
     """Run module `number`'s grading tests (and its short run) on the workspace's code."""
+    return check_many([number], workspace)[number]
+
+
+def check_many(numbers, workspace, runs=True) -> dict:
+    """{number: Report} for several modules, their tests run in one subprocess (one start-up, not one each);
+    `runs=False` leaves out the short training runs."""
     workspace = pathlib.Path(workspace).resolve()
-    m = module(number)
+    chosen = [module(n) for n in numbers]
     found = R.find_all(workspace)
-    stubs = [n for n in m.regions if n in found and R.current_body(workspace, found[n]) == found[n].stub_lines()]
     env = dict(os.environ)
     data = ROOT.parent / "shared" / "datasets"
     if "TINYTORCH_DATA" not in env and data.is_dir():
         env["TINYTORCH_DATA"] = str(data)
+    tests = list(dict.fromkeys(t for m in chosen for t in (m.tests() if runs else [g.test for g in m.grading])))
     with tempfile.TemporaryDirectory() as tmp:
         results = pathlib.Path(tmp) / "results.json"
-        proc = subprocess.run([sys.executable, str(BOOT), str(workspace), str(results), *m.tests()], env=env,
+        proc = subprocess.run([sys.executable, str(BOOT), str(workspace), str(results), *tests], env=env,
                               cwd=workspace, capture_output=True, text=True)
         got = json.loads(results.read_text()) if results.exists() else {"exit": proc.returncode, "results": {}}
-    hints = {g.test: g.hint for g in m.grading}
-    hints.setdefault(m.run, "the short training run: its loss must fall as the reference's does")
-    outcomes = [Outcome(node, r["outcome"], r["message"], hints.get(_owner(node, hints), ""))
-                for node, r in got["results"].items()]
-    return Report(number, str(workspace), got.get("tinytorch"), outcomes, stubs, got["exit"],
-                  proc.stdout + proc.stderr)
+    reports = {}
+    for m in chosen:
+        hints = {g.test: g.hint for g in m.grading}
+        if m.run and runs:
+            hints[m.run] = "the short training run: its loss must fall as the reference's does"
+        outcomes = [Outcome(node, r["outcome"], r["message"], hints[_owner(node, hints)])
+                    for node, r in got["results"].items() if _owner(node, hints) in hints]
+        stubs = [n for n in m.regions if n in found and R.current_body(workspace, found[n]) == found[n].stub_lines()]
+        reports[m.number] = Report(m.number, str(workspace), got.get("tinytorch"), outcomes, stubs, got["exit"],
+                                   proc.stdout + proc.stderr, runs)
+    return reports
 
 
 def _owner(node, tests):
