@@ -96,11 +96,20 @@ MODULES = (
         _g(GC + "test_matches_torch[cross_entropy]", "log_softmax subtracts the row max before exp"),
     ), "Why log-softmax and not log(softmax)?", THINK + "3", "loss values at large logits",
        planned="F.log_softmax, F.cross_entropy, F.mse_loss"),
-    Module(6, "Optimizers and their memory", "chapters/06-optimizers.md", (), (
-        _g("tests/test_optim.py::test_matches_torch_for_20_steps", "bias correction uses the step count from 1"),
-        _g("tests/test_optim.py::test_state_bytes", "Adam keeps two moments per parameter"),
-    ), "Adam's 3x memory: parameters + two moments.", "python benchmarks/bench_optimizers.py",
-       "optimizer state bytes against parameter bytes", planned="optim.Adam's update, SGD momentum"),
+    Module(6, "Optimizers and their memory", "chapters/06-optimizers.md", ("m06.adam_update",), (
+        _g("tests/test_optim.py::test_matches_torch_for_20_steps[Adam-lr]",
+           "m = beta1 m + (1 - beta1) g (a lerp), v = beta2 v + (1 - beta2) g*g, then "
+           "p -= (lr / (1 - beta1**t)) m / (sqrt(v) / sqrt(1 - beta2**t) + eps): step_size and bias2_sqrt are given", 2),
+        _g("tests/test_optim.py::test_matches_torch_for_20_steps[Adam-lr-weight_decay-betas]",
+           "Adam's weight decay adds wd * p to the gradient before the moments (AdamW's is already done above)"),
+        _g("tests/test_optim.py::test_matches_torch_for_20_steps[Adam-lr-amsgrad]",
+           "AMSGrad keeps the running maximum of v (state['max_exp_avg_sq']) and divides by its square root"),
+        _g("tests/test_optim.py::test_matches_torch_for_20_steps[AdamW-lr]",
+           "AdamW runs the same update on the decayed `param`, not on `p`"),
+        _g("tests/test_optim.py::test_state_bytes", "every state tensor you write must be assigned back (assign) and "
+           "returned, with p, so the step realizes it"),
+    ), "Adam's 3x memory: parameters + two moments (4x with AMSGrad).", "python benchmarks/bench_optimizers.py",
+       "optimizer state bytes against parameter bytes, and the step time of each optimizer"),
     Module(7, "Training loops, checkpoints and monitoring", "chapters/07-training.md", (), (
         _g("tests/test_train_real.py::test_trainer_logs_checkpoints_and_resumes_exactly", "save the RNG and step"),
         _g("tests/test_checkpoint.py::test_a_crash_mid_write_keeps_the_last_good_checkpoint", "write then rename"),

@@ -26,9 +26,12 @@ settings.load_profile("course-check")
 os.environ.setdefault("TINYTORCH_BACKEND", "numpy")
 
 
-def _course_install(module, fn):
-    """Give the framework's function of that name this cell's code: every caller now runs it."""
-    getattr(importlib.import_module(module), fn.__name__).__code__ = fn.__code__
+def _course_install(module, fn, owner=None):
+    """Give the framework's function (or owner class's method) of that name this cell's code: every caller
+    now runs it."""
+    place = importlib.import_module(module)
+    place = getattr(place, owner) if owner else place
+    getattr(place, fn.__name__).__code__ = fn.__code__
 
 
 def _course_test(node):
@@ -42,28 +45,38 @@ def _module_name(path: str) -> str:
     return ".".join(head[parts[0]] + parts[1:])
 
 
+def _enclosing(tree, region: R.Region):
+    """(the function around the region, its class or None): a top-level function or a top-level class's method."""
+    for node in tree.body:
+        inner = [(node, None)] if isinstance(node, ast.FunctionDef) else [
+            (n, node.name) for n in node.body if isinstance(n, ast.FunctionDef)] if isinstance(node, ast.ClassDef) else []
+        for fn, owner in inner:
+            if fn.lineno - 1 < region.begin < fn.end_lineno:
+                return fn, owner
+    raise ValueError(f"{region.path}:{region.begin + 1}: region {region.name} is not inside a top-level function "
+                     f"or method, so it cannot become a notebook cell")
+
+
 def _function_cell(region: R.Region) -> tuple:
-    """(the cell's source, the function's name): the top-level function around the region, its code marked
-    as the solution."""
+    """(the cell's source, the function's name): the function around the region, dedented to the top level, its
+    code marked as the solution, then installed into the framework."""
     text = (ROOT / region.path).read_text()
     lines = text.splitlines()
-    fn = next((n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)
-               and n.lineno - 1 < region.begin < n.end_lineno), None)
-    if fn is None:
-        raise ValueError(f"{region.path}:{region.begin + 1}: region {region.name} is not inside a top-level "
-                         f"function, so it cannot become a notebook cell")
+    fn, owner = _enclosing(ast.parse(text), region)
+    cut = fn.col_offset
     first = min([d.lineno for d in fn.decorator_list] + [fn.lineno]) - 1
     out = []
     for i in range(first, max(fn.end_lineno, region.end + 1)):  # a trailing END marker is past the code
         if i == region.begin:
-            out.append(f"{region.indent}### BEGIN SOLUTION")
+            out.append(f"{region.indent[cut:]}### BEGIN SOLUTION")
         elif i == region.end:
-            out.append(f"{region.indent}### END SOLUTION")
+            out.append(f"{region.indent[cut:]}### END SOLUTION")
         elif region.begin < i < region.body.start:
             continue  # the # STUB: lines: nbgrader writes its own stub
         else:
-            out.append(lines[i])
-    out += ["", f"_course_install({_module_name(region.path)!r}, {fn.name})"]
+            out.append(lines[i][cut:])
+    owner_arg = f", owner={owner!r}" if owner else ""
+    out += ["", f"_course_install({_module_name(region.path)!r}, {fn.name}{owner_arg})"]
     return "\n".join(out), fn.name
 
 
