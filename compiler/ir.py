@@ -179,6 +179,7 @@ def toposort(targets, stop=None, seen=None, order=None) -> list:
     `seen` (ids) and `order` continue an earlier walk: nodes already seen are skipped and new ones appended,
     which gives the same list as one walk over the earlier targets followed by these.
     """
+    # BEGIN EXERCISE m03.topo_walk
     order = [] if order is None else order
     seen = set() if seen is None else seen
     add = seen.add
@@ -199,6 +200,7 @@ def toposort(targets, stop=None, seen=None, order=None) -> list:
                 stack.pop()
                 order.append(n)
     return order
+    # END EXERCISE m03.topo_walk
 
 
 def pending(targets, seen=None, order=None) -> list:

@@ -50,6 +50,8 @@ def broadcast_shapes(*shapes, op="broadcast") -> tuple:
 
 def _broadcast_two(a: tuple, b: tuple):
     """The broadcast of two shapes, or None if they do not broadcast."""
+    # BEGIN EXERCISE m01.broadcast_two
+    # STUB: raise NotImplementedError("module 1: _broadcast_two(a, b) returns the broadcast of shapes a and b, or None")
     if len(a) != len(b):
         a, b = (1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b
     out = []
@@ -61,6 +63,7 @@ def _broadcast_two(a: tuple, b: tuple):
         else:
             return None
     return tuple(out)
+    # END EXERCISE m01.broadcast_two
 
 
 def _broadcast_error(shapes, op):

@@ -82,6 +82,7 @@ def _max_vjp(n, g):
     """A tie splits the gradient in half (torch.maximum); with arg "strict" the first operand gets it only
     where it is strictly greater, the rest going to the second: relu is maximum(x, 0, "strict"), whose
     gradient is g * (x > 0), 0 at exactly 0 as torch.relu's (and still one fused kernel, the same loop)."""
+    # BEGIN EXERCISE m02.max_vjp
     a, b = n.srcs
     win_a = build("cast", build("cmplt", b, a), arg=g.dtype)
     if n.arg == "strict":
@@ -89,10 +90,12 @@ def _max_vjp(n, g):
     else:
         share_a = add(win_a, mul(build("cast", build("cmpeq", a, b), arg=g.dtype), like(g, 0.5)))
     return mul(g, share_a), mul(g, build("sub", like(g, 1.0), share_a))
+    # END EXERCISE m02.max_vjp
 
 
 def _pow_vjp(n, g):
     """As torch: d/da is 0 where b == 0 (even at a == 0), d/db is 0 where a == 0 and b >= 0."""
+    # BEGIN EXERCISE m02.pow_vjp
     a, b = n.srcs
     zero = like(g, 0.0)
     da = mul(b, build("pow", a, build("sub", b, like(b, 1.0))))
@@ -100,6 +103,7 @@ def _pow_vjp(n, g):
     b_nonneg = build("cmpeq", build("cmplt", b, zero), const(False, b.shape, BOOL))
     flat = build("mul", build("cmpeq", a, zero), b_nonneg)
     return ga, mul(g, build("where", flat, zero, mul(n, build("log", a))))
+    # END EXERCISE m02.pow_vjp
 
 
 def _mod_vjp(n, g):
@@ -136,9 +140,11 @@ def _where_rule(srcs, arg):
 
 
 def _where_vjp(n, g):
+    # BEGIN EXERCISE m02.where_vjp
     c = n.srcs[0]
     zero = like(g, 0.0)
     return None, build("where", c, g, zero), build("where", c, zero, g)
+    # END EXERCISE m02.where_vjp
 
 
 declare("where", "ternary", _where_rule, lambda n, c, a, b: np.where(c, a, b), _where_vjp, llvm=scalar.where)

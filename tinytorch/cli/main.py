@@ -11,10 +11,10 @@ import sys
 
 from tinytorch.data.paths import DatasetNotFoundError
 
-from . import bench, demo, doctor, explain, graph, memory, milestones, profile
+from . import bench, course, demo, doctor, explain, graph, memory, milestones, profile
 from .datasets_status import WAYS_OUT
 
-COMMANDS = (demo, milestones, bench, explain, graph, memory, profile, doctor)
+COMMANDS = (demo, milestones, bench, explain, graph, memory, profile, doctor, course)
 
 EPILOG = """start with:
   tinytorch demo        train an MLP compiled on the bundled digits, then see the graph, kernels and times

@@ -48,6 +48,7 @@ class Adam(CountedOptimizer):
             param = u.mul(p, (1 - lr * wd).to(p.dtype))
         elif wd:
             grad = u.add(grad, u.mul(p, wd))
+        # BEGIN EXERCISE m06.adam_update
         m, v = state["exp_avg"], state["exp_avg_sq"]
         assign(m, u.lerp(m, grad, 1 - beta1))
         assign(v, u.add(u.mul(v, beta2), u.mul(u.mul(grad, grad), 1 - beta2)))
@@ -60,6 +61,7 @@ class Adam(CountedOptimizer):
         denom = u.add(u.div(u.sqrt(second), bias2_sqrt), eps)
         assign(p, u.sub(param, u.div(u.mul(step_size, m), denom)))  # (lr/bc1 * m) / denom, as torch.addcdiv
         return out + [p]
+        # END EXERCISE m06.adam_update
 
 
 class AdamW(Adam):
