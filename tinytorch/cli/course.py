@@ -2,13 +2,23 @@
 the course cut from the framework's own source (tinytorch/course/)."""
 from __future__ import annotations
 
+import argparse
+
 from ..course import modules, nbgrader_export, workspace
 
 DEFAULT_DIR = "tinytorch-course"
 
+EPILOG = """examples:
+  tinytorch course list                       the twenty modules and which are ready
+  tinytorch course start 1 my-course          a workspace with module 1's regions stubbed
+  tinytorch course check 1 my-course          grade it with the framework's own tests (hints on failure)
+  tinytorch course solution 1 m01.broadcast_two my-course    restore one region's reference code
+  tinytorch course export --nbgrader nb       the NBGrader source tree of the complete modules"""
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("course", help="the twenty-module course: start a workspace, check it, see a solution")
+    p = sub.add_parser("course", help="the twenty-module course: start a workspace, check it, see a solution",
+                       description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", help="the modules, their exercise regions and status").set_defaults(func=run_list)
     s = actions.add_parser("start", help="write a workspace with module N's regions stubbed")
