@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 
@@ -107,15 +105,10 @@ def _nbytes(info) -> int:
 
 
 def _run(config, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", config, "--model", args.model, "--backend", args.backend,
-           "--layers", str(args.layers),
-           "--width", str(args.width), "--batch", str(args.batch), "--steps", str(args.steps)]
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 << 10), OPENBLAS_NUM_THREADS="2",
-               TINYTORCH_NUM_THREADS="2")
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        return {"config": config, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from harness import run_child
+    out = run_child(__file__, ["--child", config, "--model", args.model, "--backend", args.backend, "--layers",
+                               args.layers, "--width", args.width, "--batch", args.batch, "--steps", args.steps])
+    return dict(out, config=config) if "error" in out else out
 
 
 def main(argv=None) -> None:
