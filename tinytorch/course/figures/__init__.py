@@ -1,0 +1,1 @@
+"""One file per course module with a measured figure: mNN.py defines `figure()`, which prints it."""
