@@ -2,8 +2,9 @@
 
 A module is complete when its regions are marked in the source and its chapter exists; the others name the
 code they will cut (`planned`) and already list the framework's own tests that will grade it, so `check N`
-works on every module today. Grading tests are pytest node ids under tests/; `run` is a short real training
-run (also a node id) that only works if the student's code is right.
+works on every module today. Grading tests are pytest node ids under tests/; a hidden one is left out of the
+notebook NBGrader releases to students and run when it autogrades; `run` is a short real training run (also a
+node id) that only works if the student's code is right.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Grade:
     test: str  # a pytest node id, relative to the repository root
     hint: str  # what to look at when it fails
     points: int = 1
+    hidden: bool = False  # NBGrader: the test cell is in the instructor's notebook, not the student's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +40,8 @@ class Module:
         return [g.test for g in self.grading] + ([self.run] if self.run else [])
 
 
-def _g(test, hint, points=1):
-    return Grade(test, hint, points)
+def _g(test, hint, points=1, hidden=False):
+    return Grade(test, hint, points, hidden)
 
 
 GC = "tests/test_gradcheck.py::"
@@ -54,7 +56,8 @@ MODULES = (
            "return None (not a shape, not an exception) when a pair of sizes differs and neither is 1: "
            "broadcast_shapes turns None into the error message naming the op and the shapes"),
         _g("tests/test_broadcast_props.py::test_where_broadcasts_three_ways",
-           "broadcast_shapes folds _broadcast_two over every operand: a 0-d shape () broadcasts with anything"),
+           "broadcast_shapes folds _broadcast_two over every operand: a 0-d shape () broadcasts with anything",
+           hidden=True),
     ), "What does broadcasting cost? x + row reads the row through an expand view (stride 0) instead of "
        "a full copy.", THINK + "1", "time and bytes read of x + row (a broadcast view) against x + a materialized copy"),
     Module(2, "Elementwise ops and the op table", "chapters/02-elementwise-ops.md",
@@ -69,7 +72,7 @@ MODULES = (
            "relu is maximum(x, 0, arg='strict'): with n.arg == 'strict' the first operand takes g only where it "
            "is strictly greater, so relu'(0) == 0"),
         _g(GC + "test_matches_torch[where]", "where(c, a, b): a gets g where c holds and 0 elsewhere, b the rest; "
-           "the bool condition gets None"),
+           "the bool condition gets None", hidden=True),
     ), "What does fusing a chain of elementwise ops buy? NumPy op by op writes a temporary per op; the compiler "
        "runs the chain as one loop.", THINK + "2",
        "time of an 8-op elementwise chain: NumPy op by op (8 temporaries) against TinyTorch's one fused kernel"),
@@ -83,7 +86,7 @@ MODULES = (
         _g("tests/test_autograd.py::test_grad_with_respect_to_an_intermediate",
            "toposort must keep sources before users and visit each node once (ids in `seen`)"),
         _g(GC + "test_matches_torch[layernorm]", "a layer norm's gradients: if the small tests pass and this fails, "
-           "check the order: sources before users in toposort, reversed in the VJP walk"),
+           "check the order: sources before users in toposort, reversed in the VJP walk", hidden=True),
     ), "What does backward cost? It keeps the forward's activations alive and roughly doubles the graph.",
        THINK + "3", "graph nodes and time of forward alone against forward + backward of an MLP",
        run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
@@ -105,7 +108,7 @@ MODULES = (
         _g("tests/test_optim.py::test_matches_torch_for_20_steps[Adam-lr-amsgrad]",
            "AMSGrad keeps the running maximum of v (state['max_exp_avg_sq']) and divides by its square root"),
         _g("tests/test_optim.py::test_matches_torch_for_20_steps[AdamW-lr]",
-           "AdamW runs the same update on the decayed `param`, not on `p`"),
+           "AdamW runs the same update on the decayed `param`, not on `p`", hidden=True),
         _g("tests/test_optim.py::test_state_bytes", "every state tensor you write must be assigned back (assign) and "
            "returned, with p, so the step realizes it"),
     ), "Adam's 3x memory: parameters + two moments (4x with AMSGrad).", "python benchmarks/bench_optimizers.py",

@@ -6,7 +6,8 @@ between `### BEGIN SOLUTION` and `### END SOLUTION` (nbgrader generate_assignmen
 cell then installs the function into the real framework by giving the framework's function its code
 (`__code__`), so every caller, the op table's VJP entries included, runs the student's version with the
 framework's own globals. Each grading test is an autograded test cell worth its points: it runs that pytest
-node in the kernel. nbformat is imported only here (`pip install tinytorch[course]`).
+node in the kernel; a hidden grading test's call sits between NBGrader's hidden-test markers, so the released
+notebook leaves it out and autograding puts it back. nbformat is imported only here (`pip install tinytorch[course]`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from . import regions as R
 from .modules import MODULES
 from .workspace import ROOT
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader strips these on release
 SETUP = '''import importlib, os, sys
 import pytest
 from hypothesis import Phase, settings
@@ -100,10 +102,14 @@ def notebook(module):
         source, _ = _function_cell(found[name])
         cells.append(nbf.new_code_cell(source, metadata=_meta("answer", name.replace(".", "_"))))
     for k, g in enumerate(module.grading):
-        cells.append(nbf.new_markdown_cell(f"Test {k + 1}: `{g.test}`. If it fails: {g.hint}",
-                                           metadata=_meta("text", f"hint_{k + 1}")))
-        cells.append(nbf.new_code_cell(f"_course_test({g.test!r})", metadata=_meta("tests", f"test_{k + 1}",
-                                                                                   g.points)))
+        call = f"_course_test({g.test!r})"
+        if g.hidden:
+            text = f"Test {k + 1} is hidden: it runs when the assignment is graded ({g.points} points)."
+            call = f"{HIDDEN_BEGIN}\n{call}\n{HIDDEN_END}"
+        else:
+            text = f"Test {k + 1}: `{g.test}`. If it fails: {g.hint}"
+        cells.append(nbf.new_markdown_cell(text, metadata=_meta("text", f"hint_{k + 1}")))
+        cells.append(nbf.new_code_cell(call, metadata=_meta("tests", f"test_{k + 1}", g.points)))
     nb = nbf.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
