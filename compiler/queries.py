@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ir
+from .ops import GROUPS
 from .passes.fusion import output_views
 from .program import Options, optimize, schedule_groups
 
@@ -40,8 +41,9 @@ def readers_of(buffers, among) -> list:
 
     A Program that assigns to a buffer overwrites it, so a pending graph that reads the old contents must be
     computed in that same Program, before the write. The walk does not enter computed nodes (their values
-    are kept) nor `assign` nodes met inside a graph (behind one is the update itself, not a read of the old
-    contents). A pending assign among the roots is walked through its value: BatchNorm's running statistics
+    are kept) except views (their value is their source's memory), nor pending `assign` nodes met inside a
+    graph (behind one is the update itself, not a read of the old contents); a computed assign (eager mode's)
+    is its Buffer's contents, so reading it reads the buffer. A pending assign among the roots is walked through its value: BatchNorm's running statistics
     read the forward pass, so the optimizer's Program that overwrites the weights computes them too. Each node
     is decided once, from its sources (graphs shared between roots are walked once), and exactly: a shared
     constant does not make every graph that holds it a reader, so one thread's realize never takes in another
@@ -57,12 +59,20 @@ def readers_of(buffers, among) -> list:
             if k in reads:
                 stack.pop()
                 continue
-            op = n.op
+            op, value = n.op, n._value
             if op == "buffer" or (op == "assign" and n is not root):
-                reads[k] = op == "buffer" and id(n.arg) in buffers
+                # a pending assign inside a graph is the update itself, not a read of the old contents; a
+                # computed one (eager mode computes it as it is built) is its Buffer's current contents
+                held = n.arg if op == "buffer" else value
+                reads[k] = held is not None and id(held) in buffers
                 stack.pop()
                 continue
-            srcs = n.srcs[1:] if op == "assign" else (n.srcs if n._value is None else ())
+            if op == "assign":
+                srcs = n.srcs[1:]
+            elif value is None or op in GROUPS.views:  # a computed view still reads its source's memory
+                srcs = n.srcs
+            else:
+                srcs = ()
             todo = [s for s in srcs if id(s) not in reads]
             if todo:  # decide the sources first (a graph is acyclic: n comes back once they are)
                 stack += todo

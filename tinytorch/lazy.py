@@ -36,6 +36,9 @@ def realize(*tensors) -> None:
         tensors = tuple(tensors[0])
     todo = [t for t in tensors if not C.is_computed(t._node)]
     if not todo:
+        for t in tensors:  # eager mode computed them as they were built; an assign still settles into its buffer
+            if t._node.op == "assign":
+                _settle(t)
         return
     nodes = [t._node for t in todo]
     seen = set()
