@@ -36,6 +36,7 @@ def kernelize(groups, g, order, slot_of: dict, outputs: set) -> list:
 
 def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
     inputs, consts, in_index, local = [], [], {}, {}
+    node_at = {}  # an op's index in the kernel -> the node it computes (where it is one node)
 
     def ref(s, through=()) -> Ref:
         b, chain = base_of(s, g, stops)
@@ -75,10 +76,11 @@ def _kernel(gr, g, step, out_slot, slot_of, outputs, stops, layouts) -> Kernel:
         for n in gr.nodes:
             ops.append(KOp(ir.Info(n), tuple(ref(s) for s in n.srcs)))
             local[id(n)] = len(ops) - 1
+            node_at[len(ops) - 1] = n
         out_kind = "target" if gr.root.op == "assign" else "output" if id(gr.root) in outputs else "arena"
     root = ops[-1].info
     return Kernel(step, tuple(ops), tuple(inputs), tuple(consts), out_slot, out_kind,
-                  flops=sum(_flops(o, gr) for o in ops),
+                  flops=sum(_flops(o, gr, node_at.get(i)) for i, o in enumerate(ops)),
                   bytes_read=sum(min(math.prod(i.base.shape), math.prod(i.view.shape) if i.view else 1 << 62)
                                  * i.base.dtype.itemsize for i in inputs),
                   bytes_written=math.prod(root.shape) * root.dtype.itemsize, row_axes=gr.row_axes)
@@ -88,9 +90,13 @@ def _swapped(shape) -> tuple:
     return tuple(shape[:-2]) + (shape[-1], shape[-2])
 
 
-def _flops(o: KOp, gr) -> int:
+def _flops(o: KOp, gr, node=None) -> int:
+    """The FLOPs of one op of a kernel: the op's own count where it declares one (a convolution, attention; it
+    needs the op's node), else one per output element, a matmul's 2k, a reduction's fan-in."""
     info = o.info
     size = math.prod(info.shape)
+    if node is not None and OPS[node.op].flops is not None:
+        return OPS[node.op].flops(node)
     if info.op in GROUPS.matmul:
         return 2 * size * _matmul_k(o, gr)
     if info.op in GROUPS.reduce:

@@ -194,3 +194,37 @@ def test_a_call_that_runs_two_kernels_is_one_run_of_both():
     assert run.flops == k0.flops + k1.flops
     assert run.bytes == k0.bytes_read + k0.bytes_written + k1.bytes_read + k1.bytes_written
     assert run.ops == f"{k0.op}|{k1.op}"
+
+
+def _kernel_flops(prog, op):
+    return [k.flops for k in prog.kernels if any(o.info.op == op for o in k.ops)]
+
+
+def test_convolution_kernels_count_their_multiply_adds():
+    """A convolution is one op, not one FLOP per output: forward, input and weight gradients each do
+    2 * outputs * window FLOPs (LeNet's profile once showed 0 for all three)."""
+    conv = nn.Conv2d(3, 8, 5)
+    x = tt.randn(4, 3, 32, 32, requires_grad=True).realize()
+    loss = conv(x).sum()
+    loss.backward()
+    prog = tt.plan(loss, x.grad, conv.weight.grad)
+    macs = 2 * (4 * 8 * 28 * 28) * (3 * 5 * 5)
+    assert _kernel_flops(prog, "conv2d") == [macs]
+    assert _kernel_flops(prog, "conv2d_dx") == [macs]
+    assert _kernel_flops(prog, "conv2d_dw") == [macs]
+
+
+def test_fused_attention_counts_the_composed_forms_products(monkeypatch):
+    """The fused attention op's count covers the products the composed form's matmul kernels count."""
+    from tinytorch.compiler.ops import attention
+    q, k, v = (tt.randn(2, 3, 16, 8, requires_grad=True).realize() for _ in range(3))
+    composed = tt.plan(nn.functional.scaled_dot_product_attention(q, k, v).sum())
+    products = sum(f for op in ("matmul",) for f in _kernel_flops(composed, op))
+    assert products == 2 * (2 * 3 * 16 * 16 * 8) * 2  # q k^T and p v
+    monkeypatch.setattr(attention, "FUSE_MIN_SCORE_BYTES", 0)
+    out = nn.functional.scaled_dot_product_attention(q, k, v)
+    out.sum().backward()
+    fused = tt.plan(out.sum(), q.grad)
+    (fwd,) = _kernel_flops(fused, "attention")
+    (bwd,) = _kernel_flops(fused, "attention_grad")
+    assert products < fwd < 1.5 * products and 2 * products < bwd < 4 * products

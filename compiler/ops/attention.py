@@ -27,6 +27,8 @@ naive composed graph gives NaN there. Both backends call the routines here (`OpD
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...runtime import blas, parallel
@@ -269,5 +271,24 @@ def _grad_vjp(n, gg):
                               "differentiate the composed form")
 
 
-declare("attention", "window", _rule, _new(attention_into), _vjp, into=attention_into)
-declare("attention_grad", "window", _grad_rule, _new(attention_grad_into), _grad_vjp, into=attention_grad_into)
+SOFTMAX_FLOPS = 4  # per score: scale (or mask), subtract the running max, exp, add to the row sum
+
+
+def _flops(n) -> int:
+    """Every score of the full L x S matrix (a causal mask's skipped tiles are counted too): q.k (2E), its
+    softmax, and p.v (2Ev)."""
+    q, k, v = n.srcs[:3]
+    return math.prod(n.shape[:-2]) * q.shape[-2] * k.shape[-2] * (2 * q.shape[-1] + 2 * v.shape[-1] + SOFTMAX_FLOPS)
+
+
+def _grad_flops(n) -> int:
+    """Per score: recompute q.k (2E) and its softmax, dP = dO.v (2Ev), dV += p dO (2Ev), dS, dQ += dS k (2E),
+    dK += dS q (2E)."""
+    q, k, v = n.srcs[:3]
+    return math.prod(n.shape[:-1]) * q.shape[-2] * k.shape[-2] * (6 * q.shape[-1] + 4 * v.shape[-1]
+                                                                  + 2 * SOFTMAX_FLOPS)
+
+
+declare("attention", "window", _rule, _new(attention_into), _vjp, into=attention_into, flops=_flops)
+declare("attention_grad", "window", _grad_rule, _new(attention_grad_into), _grad_vjp, into=attention_grad_into,
+        flops=_grad_flops)

@@ -290,6 +290,15 @@ def _dw_vjp(n, gw):
     return build("conv2d_dx", g, gw, arg=n.arg[:3] + (x.shape[2:],)), build("conv2d", x, gw, arg=n.arg[:3])
 
 
-declare("conv2d", "window", _conv_rule, _new(conv2d_into), _conv_vjp, into=conv2d_into)
-declare("conv2d_dx", "window", _dx_rule, _new(conv2d_dx_into), _dx_vjp, into=conv2d_dx_into)
-declare("conv2d_dw", "window", _dw_rule, _new(conv2d_dw_into), _dw_vjp, into=conv2d_dw_into)
+def _macs(out_shape, window_shape) -> int:
+    """2 FLOPs (a multiply-add) per output of the forward convolution and weight of a window."""
+    return 2 * math.prod(out_shape) * math.prod(window_shape)
+
+
+# the three products share one count: each pairs every forward output with every weight of its window
+declare("conv2d", "window", _conv_rule, _new(conv2d_into), _conv_vjp, into=conv2d_into,
+        flops=lambda n: _macs(n.shape, n.srcs[1].shape[1:]))
+declare("conv2d_dx", "window", _dx_rule, _new(conv2d_dx_into), _dx_vjp, into=conv2d_dx_into,
+        flops=lambda n: _macs(n.srcs[0].shape, n.srcs[1].shape[1:]))
+declare("conv2d_dw", "window", _dw_rule, _new(conv2d_dw_into), _dw_vjp, into=conv2d_dw_into,
+        flops=lambda n: _macs(n.srcs[1].shape, n.shape[1:]))

@@ -41,6 +41,8 @@ class OpDef:
     accumulates: bool = False  # adds several inputs into one output element: its output is zeroed, then added to
     into: Optional[Callable] = None  # (out, *arrays, arg, copy_windows=None) -> out, written into out; both backends
     # call it, the native one passing its window copy (compiler/llvm/im2col.py)
+    flops: Optional[Callable] = None  # (node) -> int: the arithmetic of an op that is not one per output element
+    # (a convolution, attention): the profiler's FLOPs and the roofline read it through each kernel
 
 
 OPS: dict[str, OpDef] = {}

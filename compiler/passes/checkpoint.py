@@ -137,9 +137,8 @@ def flops(n) -> int:
         return 0
     if n.op in GROUPS.matmul:
         return 2 * n.size * n.srcs[0].shape[-1]
-    if n.op in GROUPS.window:  # a convolution: a multiply-add per output element and weight of one channel
-        return 2 * n.size * max(n.srcs[-1].size // max(n.shape[1], 1), 1)
-    return n.size
+    counted = OPS[n.op].flops  # a convolution, attention: the op's own count, as the profiler's
+    return counted(n) if counted is not None else n.size
 
 
 # ------------------------------------------------------------------ choosing what to keep
