@@ -51,4 +51,5 @@ def _fold_np(n, x):
 
 declare("unfold", "window", _unfold_rule, _unfold_np,
         lambda n, g: (build("fold", g, arg=n.arg + (n.srcs[0].shape[-2:],)),), view=True)
-declare("fold", "window", _fold_rule, _fold_np, lambda n, g: (build("unfold", g, arg=n.arg[:3]),), accumulates=True)
+declare("fold", "window", _fold_rule, _fold_np, lambda n, g: (build("unfold", g, arg=n.arg[:3]),), accumulates=True,
+        flops=lambda n: n.srcs[0].size)  # one add per window element
