@@ -185,8 +185,8 @@ MODULES = (
         _g("tests/test_profiler.py::test_every_kernel_of_every_run_is_recorded_with_the_programs_figures",
            "totals: one KernelTotal per kernel key, its runs counted and seconds, FLOPs and bytes summed, "
            "first_s the first run's start, sorted by SORT_KEYS[sort_by]"),
-        _g("tests/test_profiler.py::test_roofline_plot_writes_a_picture",
-           "place() gives one Point per kernel of prof.totals(), in that order"),
+        _g("tests/test_profiler.py::test_profile_command_profiles_steady_steps",
+           "`tinytorch profile` prints Profile.table, one row per KernelTotal: totals must count every run"),
         _g("tests/test_profiler.py::test_table_lists_every_kernel_and_rejects_an_unknown_sort",
            "totals('flops') puts the kernel of most FLOPs first", hidden=True),
     ), "Is each kernel of a training step compute- or memory-bound, and how close to its roof does it run?",
@@ -200,6 +200,8 @@ MODULES = (
            "keep_mincut: an edge in -> out per forward node of capacity its bytes (0 for an output, inf for a "
            "view), source -> in of lam * flops (inf if not recomputable), inf data edges out(src) -> in, "
            "out -> sink for each needed value; keep the nodes whose in side is reached and out side is not", 2),
+        _g("tests/test_checkpoint_pass.py::test_small_cnn_same_gradients_bit_for_bit[sqrt]",
+           "under a budget the pass tries keep_sqrt at every stride: honour the `stride` argument when it is given"),
         _g("tests/test_checkpoint_pass.py::test_budget_is_met_or_the_error_names_the_smallest_peak",
            "under a budget every candidate is a keep set from your two functions: fewer kept bytes must "
            "plan a smaller peak", hidden=True),
