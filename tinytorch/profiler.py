@@ -138,6 +138,7 @@ class Profile:
         """One KernelTotal per kernel that ran, sorted by `sort_by` (one of SORT_KEYS)."""
         if sort_by not in SORT_KEYS:
             raise ValueError(f"profile table: cannot sort by {sort_by!r}; choose one of {', '.join(SORT_KEYS)}")
+        # BEGIN EXERCISE m15.totals
         acc = {}
         for r in self.runs:
             t = acc.get(r.key)
@@ -145,6 +146,7 @@ class Profile:
                 KernelTotal(t.key, t.ops, t.runs + 1, t.seconds + r.seconds, t.flops + r.flops, t.bytes + r.bytes,
                             t.first_s)
         return sorted(acc.values(), key=SORT_KEYS[sort_by])
+        # END EXERCISE m15.totals
 
     def table(self, sort_by: str = "time", row_limit: int | None = None) -> str:
         """A printable table, one row per kernel (its runs summed), sorted by `sort_by`."""

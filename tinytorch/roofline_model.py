@@ -63,6 +63,7 @@ class Roofline:
 
     def place(self, prof) -> list:
         """One Point per kernel of the profile `prof`, in the order of `prof.totals()` (most time first)."""
+        # BEGIN EXERCISE m15.place
         points = []
         for t in prof.totals():
             intensity = t.flops / t.bytes if t.bytes else float("inf")
@@ -73,6 +74,7 @@ class Roofline:
                                 attainable, floor_s / t.seconds if t.seconds else 0.0,
                                 "compute" if intensity >= self.ridge else "memory"))
         return points
+        # END EXERCISE m15.place
 
     def table(self, prof=None, row_limit: int | None = None) -> str:
         head = (f"roofline ({self.source}): memory {self.bandwidth / 1e9:.1f} GB/s, peak {self.peak_flops / 1e9:.1f} "

@@ -20,6 +20,7 @@ MIN_OUTER_EXTENT = 16  # a shorter outermost loop is merged with the next, so th
 
 
 def counted_loop(b: ir.IRBuilder, fn: ir.Function, lo, hi, body) -> None:
+    # BEGIN EXERCISE m14.counted_loop
     pre = b.block
     header = fn.append_basic_block("loop")
     exit_ = fn.append_basic_block("loop_exit")
@@ -32,6 +33,7 @@ def counted_loop(b: ir.IRBuilder, fn: ir.Function, lo, hi, body) -> None:
     i.add_incoming(nxt, b.block)
     b.cbranch(b.icmp_signed("<", nxt, hi), header, exit_)
     b.position_at_end(exit_)
+    # END EXERCISE m14.counted_loop
 
 
 def merge_runs(views, shape, dims):
@@ -86,6 +88,7 @@ class LoopNest:
         return shape[dims[0]]
 
     def _loops(self, dims, shape, body, outer):
+        # BEGIN EXERCISE m14.loop_nest
         def rec(i, env):
             if i == len(dims):
                 with self.scope():
@@ -96,6 +99,7 @@ class LoopNest:
                       else (ir.Constant(M.I64, 0), self.fn.extent(shape[d])))
             self.loop(lo, hi, lambda v: rec(i + 1, {**env, d: v}))
         rec(0, {})
+        # END EXERCISE m14.loop_nest
 
     def _merged_outer(self, dims, shape, body, most):
         """A parallel loop too short to split evenly over threads: one loop over up to `most` leading dims

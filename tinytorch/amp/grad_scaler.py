@@ -126,6 +126,8 @@ class GradScaler:
             if not found:
                 raise RuntimeError("GradScaler.update: no inf checks were recorded; call step(optimizer) (or "
                                    "unscale_) before update()")
+            # BEGIN EXERCISE m17.scale_update
+            # STUB: pass  # a static scale: never backs off, never grows
             inf = (found[0] if len(found) == 1 else sum(found[1:], found[0])) > 0
             counted = self._growth_tracker + 1
             grow = counted >= self._growth_interval
@@ -136,6 +138,7 @@ class GradScaler:
             self._scale.assign(where(inf, backoff, grown))
             self._growth_tracker.assign(where(inf | grow, 0, counted))
             realize(self._scale, self._growth_tracker)
+            # END EXERCISE m17.scale_update
         self._stage.clear()
 
     # ------------------------------------------------------------ settings and checkpoints

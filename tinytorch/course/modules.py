@@ -143,29 +143,89 @@ MODULES = (
         _g("tests/test_fusion.py::test_several_consumers_break_fusion", "a value read twice is stored"),
     ), "What does fusion buy?", "python benchmarks/bench_llvm_kernels.py", "kernels and time, fused against unfused",
        planned="compiler/passes/fusion.py's grouping"),
-    Module(13, "Memory planning", "chapters/13-memory-planning.md", (), (
-        _g("tests/test_memory_plan.py::test_greedy_by_size_best_fit_by_hand", "largest first, best fitting gap"),
-        _g("tests/test_memory_plan.py::test_verify_catches_an_overlap", "two live buffers never overlap"),
-    ), "What does memory planning buy?", "python benchmarks/bench_shape_memory.py", "arena bytes with and without reuse",
-       planned="compiler/passes/memplan.py's best fit"),
-    Module(14, "Native code generation", "chapters/14-codegen.md", (), (
-        _g("tests/test_llvm_codegen.py::test_elementwise_op_matches_numpy", "one loop over the kernel's shape"),
-    ), "Compiled against eager: where does the time go?", "python benchmarks/bench_llvm_backend.py",
-       "step time, numpy against llvm backend", planned="compiler/llvm's loop nest"),
-    Module(15, "Profiling and rooflines", "chapters/15-profiling.md", (), (
-        _g("tests/test_profiler.py::test_roofline_places_kernels_by_its_formula", "intensity = flops / bytes"),
-    ), "Is each kernel compute- or memory-bound?", "python benchmarks/bench_profiler.py", "a roofline of a step",
-       planned="tinytorch/roofline_model.py's bound"),
-    Module(16, "Gradient checkpointing", "chapters/16-checkpointing.md", (), (
-        _g("tests/test_checkpoint_pass.py::test_deep_mlp_recomputes_lowers_the_peak_and_keeps_the_bits",
-           "recompute what is cheap, keep what is costly"),
-    ), "Gradient checkpointing's trade: memory for recompute.", "python benchmarks/bench_checkpoint.py",
-       "peak bytes against step time", planned="compiler/passes/checkpoint.py's choice"),
-    Module(17, "Mixed precision", "chapters/17-mixed-precision.md", (), (
-        _g("tests/test_autograd.py::test_grads_keep_each_inputs_dtype", "a gradient keeps its input's dtype"),
-    ), "What do half-precision activations save, and what do they cost in accuracy?",
-       "python benchmarks/bench_step_memory.py", "bytes and loss, float32 against float16",
-       planned="autocast's cast rules"),
+    Module(13, "Memory planning", "chapters/13-memory-planning.md", ("m13.best_fit", "m13.verify"), (
+        _g("tests/test_memory_plan.py::test_greedy_by_size_best_fit_by_hand",
+           "place blocks largest first (ties: earlier first step, then name); for each, walk the placed blocks "
+           "whose steps overlap its own in offset order and take the smallest gap that holds it, else the end "
+           "of the last one", 2),
+        _g("tests/test_memory_plan.py::test_verify_catches_an_overlap",
+           "verify: for every two buffers of different blocks (alias_of joins an in-place pair) whose steps "
+           "overlap, [offset, offset + size) must not overlap; assert with a message naming both and 'overlaps'"),
+        _g("tests/test_memory_plan.py::test_plan_of_a_real_program_verifies_and_reuses",
+           "a real Program's plan must verify: a gap counts only between blocks whose steps overlap the new one's, "
+           "and the cursor moves to the end of the furthest such block"),
+        _g("tests/test_checkpoint_pass.py::test_deep_mlp_recomputes_lowers_the_peak_and_keeps_the_bits[sqrt-numpy]",
+           "recomputing activations lowers the peak only if the planner gives their dead bytes to later buffers",
+           hidden=True),
+    ), "What does memory planning buy? A training step's temporaries, each with its own bytes, against best-fit "
+       "reuse of the bytes of buffers that are dead.", THINK + "13",
+       "arena bytes of an MLP and a LeNet-5 training step: no reuse, best fit, and the liveness lower bound",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
+    Module(14, "Native code generation", "chapters/14-codegen.md", ("m14.counted_loop", "m14.loop_nest"), (
+        _g("tests/test_llvm_codegen.py::test_elementwise_op_matches_numpy[exp-float32]",
+           "counted_loop: branch to the header only when lo < hi; in the header a phi takes lo from the block "
+           "before and i + 1 from the end of the body; test i + 1 < hi at the bottom", 2),
+        _g("tests/test_llvm_codegen.py::test_random_views",
+           "_loops: one counted loop per axis of dims, outermost first; the body runs once per index tuple, "
+           "inside self.scope(), with env mapping each axis to its loop variable"),
+        _g("tests/test_llvm_codegen.py::test_softmax_and_layernorm_rows",
+           "nest() loops each axis over [0, extent): only the outermost loop of parallel() runs over the "
+           "function's [start, stop)"),
+        _g("tests/test_llvm_codegen.py::test_elementwise_chains_vectorize_for_the_host",
+           "keep the loop a guarded do-while with the phi in the header: the shape LLVM's vectorizer recognises"),
+        _g("tests/test_llvm_codegen.py::test_threads_split_the_outer_loop_and_agree",
+           "with outer=True the first loop runs over [fn.start, fn.stop) so threads split it", hidden=True),
+    ), "Compiled against eager: where does the time go? The same training step with each kernel run by NumPy calls "
+       "against native loops.", "python benchmarks/bench_llvm_backend.py --steps 10",
+       "first-compile time and step time of an MLP training step, numpy backend against llvm backend"),
+    Module(15, "Profiling and rooflines", "chapters/15-profiling.md", ("m15.place", "m15.totals"), (
+        _g("tests/test_profiler.py::test_roofline_places_kernels_by_its_formula",
+           "intensity = flops / bytes (inf with no bytes); attainable = min(peak, intensity * bandwidth); "
+           "fraction = max(flops / peak, bytes / bandwidth) / seconds; compute-bound at or past the ridge", 2),
+        _g("tests/test_profiler.py::test_every_kernel_of_every_run_is_recorded_with_the_programs_figures",
+           "totals: one KernelTotal per kernel key, its runs counted and seconds, FLOPs and bytes summed, "
+           "first_s the first run's start, sorted by SORT_KEYS[sort_by]"),
+        _g("tests/test_profiler.py::test_profile_command_profiles_steady_steps",
+           "`tinytorch profile` prints Profile.table, one row per KernelTotal: totals must count every run"),
+        _g("tests/test_profiler.py::test_table_lists_every_kernel_and_rejects_an_unknown_sort",
+           "totals('flops') puts the kernel of most FLOPs first", hidden=True),
+    ), "Is each kernel of a training step compute- or memory-bound, and how close to its roof does it run?",
+       "tinytorch profile --model lenet5 --roofline --rows 8",
+       "the kernels of a LeNet-5 training step on this machine's roofline: intensity, GFLOP/s, bound, % of roof"),
+    Module(16, "Gradient checkpointing", "chapters/16-checkpointing.md", ("m16.sqrt_segments", "m16.mincut_network"), (
+        _g("tests/test_checkpoint_pass.py::test_deep_mlp_recomputes_lowers_the_peak_and_keeps_the_bits[sqrt-numpy]",
+           "keep_sqrt: of the recomputable, non-view values the backward reads, keep every stride-th "
+           "(stride defaults to round(sqrt(n))), plus every value that cannot be recomputed", 2),
+        _g("tests/test_checkpoint_pass.py::test_deep_mlp_recomputes_lowers_the_peak_and_keeps_the_bits[mincut-numpy]",
+           "keep_mincut: an edge in -> out per forward node of capacity its bytes (0 for an output, inf for a "
+           "view), source -> in of lam * flops (inf if not recomputable), inf data edges out(src) -> in, "
+           "out -> sink for each needed value; keep the nodes whose in side is reached and out side is not", 2),
+        _g("tests/test_checkpoint_pass.py::test_small_cnn_same_gradients_bit_for_bit[sqrt]",
+           "under a budget the pass tries keep_sqrt at every stride: honour the `stride` argument when it is given"),
+        _g("tests/test_checkpoint_pass.py::test_budget_is_met_or_the_error_names_the_smallest_peak",
+           "under a budget every candidate is a keep set from your two functions: fewer kept bytes must "
+           "plan a smaller peak", hidden=True),
+    ), "Gradient checkpointing's trade: memory for recompute. How much peak memory does each strategy save, "
+       "and for how much more time?",
+       "python benchmarks/bench_checkpoint.py --backend numpy --layers 8 --width 256 --batch 64 --quick",
+       "planned arena, kept bytes, peak RSS, step time and FLOPs of a deep MLP step: none, sqrt, min-cut",
+       run="tests/test_checkpoint_pass.py::test_trainer_and_compile_take_a_budget[trainer]"),
+    Module(17, "Mixed precision", "chapters/17-mixed-precision.md", ("m17.cast_arguments", "m17.scale_update"), (
+        _g("tests/test_autocast.py::test_dtype_and_value_as_torch_autocast",
+           "cast_arguments: LOWER casts float32 tensor arguments to `lower`, FLOAT32 casts `lower` ones to "
+           "float32; other dtypes and non-tensors pass as they are (_cast does one)", 2),
+        _g("tests/test_autocast.py::test_float32_ops_read_the_float16_product",
+           "reductions, softmax, norms and losses have policy FLOAT32: their float16 arguments become float32"),
+        _g("tests/test_autocast.py::test_grad_scaler_skips_backs_off_and_grows_as_torch",
+           "update: on inf (any found flag > 0) scale *= backoff and the tracker resets; else the tracker "
+           "counts and at growth_interval the scale grows (unless that is inf) and the tracker resets; assign "
+           "both and realize them", 2),
+        _g("tests/test_autocast.py::test_captured_amp_step_compiles_once_while_the_scale_changes",
+           "the scale and tracker are data: build the update with where() on tensors, never a Python if on "
+           "their values", hidden=True),
+    ), "What do half-precision activations save, and what do they cost in time and accuracy?",
+       "python benchmarks/bench_amp.py --quick",
+       "planned arena, peak RSS, step time and test accuracy of the MNIST CNN: float32 against autocast"),
     Module(18, "Tokenization and embeddings", "chapters/18-tokenization.md", (), (
         _g("tests/test_text.py::test_char_tokenizer_round_trips_its_corpus", "decode(encode(s)) == s"),
     ), "How many tokens per character, and what does the embedding table cost?", "python examples/train_gpt.py --help",

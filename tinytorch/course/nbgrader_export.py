@@ -20,7 +20,8 @@ from .modules import MODULES
 from .workspace import ROOT
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader strips these on release
-SETUP = '''import importlib, os, sys
+SETUP = '''from __future__ import annotations  # answer cells' annotations name the framework's modules (ir.IRBuilder)
+import importlib, os, sys
 import pytest
 from hypothesis import Phase, settings
 settings.register_profile("course-check", phases=[Phase.explicit, Phase.generate], database=None, print_blob=False)
