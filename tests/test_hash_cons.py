@@ -2,6 +2,7 @@
 expression built twice is one node, computed once), never merges `unique` nodes, forgets a node when it dies,
 and its key (`_argkey`) keeps apart the args Python calls equal: -0.0 and 0.0, 1.0 and True."""
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -44,19 +45,23 @@ def test_the_table_holds_exactly_the_live_nodes():
     grown = ir.live_nodes()
     assert grown >= before + 4  # mul, sub, div, tanh (the scalar consts may be pinned already)
     assert ((x * 7.5 - 2.5) / 3.25).tanh().node is y.node and ir.live_nodes() == grown  # found, not added
+    ops = [weakref.ref(n) for n in ir.toposort([y.node]) if n.op in ("mul", "sub", "div", "tanh")]
+    assert len(ops) == 4
     del y
     gc.collect()
-    assert ir.live_nodes() == grown - 4  # a graph nobody holds is freed, and its entries with it
+    assert all(r() is None for r in ops), "the table must hold its nodes weakly"
+    assert ir.live_nodes() <= grown - 4  # and a dead node's entry goes with it
 
 
 @pytest.mark.parametrize("a, b", [(0.0, -0.0), (1.0, True), (0, False), ((1.0, 2), (True, 2)),
                                   (((0.0,), 1), ((-0.0,), 1))])
 def test_args_python_calls_equal_make_different_nodes(a, b):
-    assert a == b  # the trap: equal, and equal hashes
-    na = ir.make("const", (), (), F32, (a, (), F32))
-    nb = ir.make("const", (), (), F32, (b, (), F32))
-    assert na is not nb and na.arg[0] is a and nb.arg[0] is b
-    assert ir.make("const", (), (), F32, (a, (), F32)) is na  # and an equal arg still finds its node
+    assert a == b and hash(a) == hash(b)  # the trap
+    shape = (13, 1, 7)  # a shape no other test's constant has: the nodes are made here
+    na = ir.make("const", (), shape, F32, (a, shape, F32))
+    nb = ir.make("const", (), shape, F32, (b, shape, F32))
+    assert na is not nb and repr(na.arg[0]) == repr(a) and repr(nb.arg[0]) == repr(b)
+    assert ir.make("const", (), shape, F32, (a, shape, F32)) is na  # and an equal arg still finds its node
 
 
 def test_plus_zero_and_plus_minus_zero_stay_apart_in_value():
