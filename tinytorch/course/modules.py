@@ -136,8 +136,8 @@ MODULES = (
            "PyTorch's formula, padding on both sides", hidden=True),
     ), "im2col's memory: the window matrix holds each input pixel k*k times (over the stride squared); what does "
        "the tiled routine keep instead, and what does the convolution cost?", THINK + "9",
-       "the bytes of a full im2col matrix against the input and against the tiled routine's scratch, and the "
-       "time of one convolution layer forward and backward, TinyTorch against PyTorch",
+       "the bytes of the im2col matrix against the input and the tiled routine's scratch; the arena peak and "
+       "time of one 3x3 layer's forward + backward, unfold + matmul against the conv2d op",
        run="tests/test_milestones.py::test_quick_run_finishes_and_its_loss_falls[lenet5-1998]"),
     Module(10, "The lazy graph and IR", "chapters/10-graph-and-ir.md", ("m10.hash_cons", "m10.argkey"), (
         _g("tests/test_hash_cons.py::test_the_same_expression_is_the_same_node_and_runs_once",
