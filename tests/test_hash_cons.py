@@ -20,7 +20,7 @@ def _x():
 def test_the_same_expression_is_the_same_node_and_runs_once():
     x = _x()
     a, b = (x * 2 + 1).exp(), (x * 2 + 1).exp()
-    assert a.node is b.node
+    assert a.node is b.node, "the same expression built twice must be the same node"
     assert (x * 3 + 1).node is not a.node.srcs[0] and (x * 2 + 1).reshape(12).node is not (x * 2 + 1).node
     y = a + b  # one exp node read twice: the graph holds buffer, const 2, mul, const 1, add, exp, add
     assert sum(n.op == "exp" for n in ir.toposort([y.node])) == 1
@@ -43,7 +43,7 @@ def test_the_table_holds_exactly_the_live_nodes():
     before = ir.live_nodes()
     y = ((x * 7.5 - 2.5) / 3.25).tanh()
     grown = ir.live_nodes()
-    assert grown >= before + 4  # mul, sub, div, tanh (the scalar consts may be pinned already)
+    assert grown >= before + 4, "the table must hold the new nodes: mul, sub, div, tanh"  # consts: maybe pinned
     assert ((x * 7.5 - 2.5) / 3.25).tanh().node is y.node and ir.live_nodes() == grown  # found, not added
     ops = [weakref.ref(n) for n in ir.toposort([y.node]) if n.op in ("mul", "sub", "div", "tanh")]
     assert len(ops) == 4
@@ -60,7 +60,7 @@ def test_args_python_calls_equal_make_different_nodes(a, b):
     shape = (13, 1, 7)  # a shape no other test's constant has: the nodes are made here
     na = ir.make("const", (), shape, F32, (a, shape, F32))
     nb = ir.make("const", (), shape, F32, (b, shape, F32))
-    assert na is not nb and repr(na.arg[0]) == repr(a) and repr(nb.arg[0]) == repr(b)
+    assert na is not nb and repr(na.arg[0]) == repr(a) and repr(nb.arg[0]) == repr(b), f"{a!r} and {b!r} merged"
     assert ir.make("const", (), shape, F32, (a, shape, F32)) is na  # and an equal arg still finds its node
 
 
