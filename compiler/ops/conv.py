@@ -115,10 +115,12 @@ def _padded(x, pads, tile):
 
 def _windows(xp, khw, ohw, arg):
     """(m, C, kh, kw, oh, ow): every window of the padded images, a strided view."""
+    # BEGIN EXERCISE m09.windows
     (sh, sw), (dh, dw) = arg[1], arg[2]
     s = xp.strides
     return np.lib.stride_tricks.as_strided(xp, xp.shape[:2] + tuple(khw) + tuple(ohw),
                                            s[:2] + (s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
+    # END EXERCISE m09.windows
 
 
 def _im2col(x, khw, ohw, arg, tile, k_major=False, copy=None):

@@ -198,6 +198,8 @@ def _recomputable(n, groups: int, base) -> bool:
     f full-size sources, write it, read it in each kernel (f + 1 + groups); recomputed: each kernel reads
     the sources (f * groups). BatchNorm's x - shift, read by both statistics, the output and two gradient
     kernels, costs no write and no arena buffer this way."""
+    # BEGIN EXERCISE m12.recompute
+    # STUB: return False  # never recompute: a value read by several kernels is always stored
     if n.op not in GROUPS.elementwise or n.op in GROUPS.costly or groups > MAX_RECOMPUTE:
         return False
     full = set()
@@ -205,10 +207,13 @@ def _recomputable(n, groups: int, base) -> bool:
         if b.op not in GROUPS.embedded and min(v.size for v in (b, *chain)) >= n.size:
             full.add(id(b))
     return len(full) * groups <= len(full) + 1 + groups
+    # END EXERCISE m12.recompute
 
 
 def _join_phase(n, grp: Group, cons) -> "str | None":
     """The phase `n` takes in `grp`, or None where it may not join."""
+    # BEGIN EXERCISE m12.join_phase
+    # STUB: return None  # no fusion: every node its own kernel
     k = _kind(n)
     if grp.kind in ("opaque", "copy", "contig"):
         return None
@@ -230,6 +235,7 @@ def _join_phase(n, grp: Group, cons) -> "str | None":
         if all(m.size == n.size for m in grp.nodes if m.op != "assign") and n.size == grp.root.size:
             return "core"
     return None
+    # END EXERCISE m12.join_phase
 
 
 def output_views(g: Graph, groups) -> dict:

@@ -123,26 +123,79 @@ MODULES = (
         _g("tests/test_data.py::test_shuffle_is_a_permutation_reproducible_by_seed_and_epoch", "seed + epoch"),
     ), "Is the loader or the step the bottleneck?", "python benchmarks/bench_overhead.py",
        "batch time against step time", planned="DataLoader's batching and shuffle"),
-    Module(9, "Convolution and CNNs", "chapters/09-convolution.md", (), (
-        _g("tests/test_nn.py::test_conv2d", "im2col: unfold then matmul"),
-        _g("tests/test_cnn_ops.py::test_conv1d", "conv1d is conv2d over a height of 1"),
-    ), "im2col's memory: k*k times the input.", "python benchmarks/bench_cnn_ops.py",
-       "conv time and im2col bytes", planned="compiler/ops/conv.py's tiled im2col, F.max_pool2d"),
-    Module(10, "The lazy graph and IR", "chapters/10-graph-and-ir.md", (), (
-        _g("tests/test_smoke.py::test_lazy_builds_nothing_until_realize", "ops record nodes, realize compiles"),
-        _g("tests/test_smoke.py::test_cache_hit_on_same_structure", "the cache key is the graph's structure"),
-    ), "What does building the graph cost against running it?", "python benchmarks/compile_time.py",
-       "build, compile and run time per step", planned="compiler/ir.py's structural key"),
-    Module(11, "Constant folding and rewrites", "chapters/11-folding.md", (), (
-        _g("tests/test_passes.py::test_identities_fold_to_the_input", "x * 1 and x + 0 (integers) fold"),
-        _g("tests/test_fold_rules.py::test_rule_fires_on_its_example_and_keeps_the_value", "a rule keeps the value"),
-    ), "How many nodes does folding remove from a real step?", "tinytorch explain", "nodes before and after fold",
-       planned="compiler/passes/fold.py's identity rules"),
-    Module(12, "Fusion", "chapters/12-fusion.md", (), (
-        _g("tests/test_fusion.py::test_elementwise_chain_is_one_kernel", "elementwise consumers join their producer"),
-        _g("tests/test_fusion.py::test_several_consumers_break_fusion", "a value read twice is stored"),
-    ), "What does fusion buy?", "python benchmarks/bench_llvm_kernels.py", "kernels and time, fused against unfused",
-       planned="compiler/passes/fusion.py's grouping"),
+    Module(9, "Convolution and CNNs", "chapters/09-convolution.md", ("m09.windows", "m09.pool_size"), (
+        _g("tests/test_conv_kernels.py::test_forward_and_both_gradients_match_torch",
+           "_windows is as_strided over the padded images: shape (m, C, kh, kw, oh, ow); a step along kh moves "
+           "dilation rows, a step along oh moves stride rows (strides s[2]*dh, s[3]*dw, s[2]*sh, s[3]*sw)", 2),
+        _g("tests/test_nn.py::test_conv2d", "nn.Conv2d runs the conv2d op, whose NumPy routine multiplies the "
+           "window matrix _im2col copies from your view: check stride and dilation are not swapped"),
+        _g("tests/test_cnn_ops.py::test_max_pool2d_ceil_mode_and_indices",
+           "out = floor((size + 2p - d(k-1) - 1) / s) + 1; with ceil_mode round up, but drop a last window that "
+           "would start past the input and its left padding ((out - 1) * s >= size + p)"),
+        _g("tests/test_nn.py::test_pools", "MaxPool2d and AvgPool2d take their output size from _pool_size: "
+           "PyTorch's formula, padding on both sides", hidden=True),
+    ), "im2col's memory: the window matrix holds each input pixel k*k times (over the stride squared); what does "
+       "the tiled routine keep instead, and what does the convolution cost?", THINK + "9",
+       "the bytes of the im2col matrix against the input and the tiled routine's scratch; the arena peak and "
+       "time of one 3x3 layer's forward + backward, unfold + matmul against the conv2d op",
+       run="tests/test_milestones.py::test_quick_run_finishes_and_its_loss_falls[lenet5-1998]"),
+    Module(10, "The lazy graph and IR", "chapters/10-graph-and-ir.md", ("m10.hash_cons", "m10.argkey"), (
+        _g("tests/test_hash_cons.py::test_the_same_expression_is_the_same_node_and_runs_once",
+           "make looks the key (op, srcs, shape, dtype, _argkey(arg)) up in _TABLE and returns the live node it "
+           "finds; only on a miss does it build the node (and store it)", 2),
+        _g("tests/test_hash_cons.py::test_the_table_holds_exactly_the_live_nodes",
+           "store a weak reference, _Entry(n, _forget) with entry.key = key, so the table never keeps a node "
+           "alive; a dead reference's call returns None: build a new node then"),
+        _g("tests/test_hash_cons.py::test_args_python_calls_equal_make_different_nodes",
+           "-0.0 == 0.0 and 1.0 == True in Python, with equal hashes: _argkey tags a float by its hex() and a "
+           "bool apart, and rebuilds a tuple that holds either (recursively), else returns arg itself", 2),
+        _g("tests/test_hash_cons.py::test_plus_zero_and_plus_minus_zero_stay_apart_in_value",
+           "the Program cache's structural key (realizer._sid) uses _argkey too: if x + 0.0 and x + (-0.0) share "
+           "a key, the second reuses the first's Program and its embedded constant"),
+        _g("tests/test_step_overhead.py::test_a_pinned_constant_that_gets_computed_is_let_go",
+           "a `unique` node (a buffer leaf, an assign) is never looked up nor stored in the table; every other "
+           "node is", hidden=True),
+    ), "What does building the graph cost against compiling and running it, and what does the Program cache "
+       "(a hit on the graph's structural key) save?", THINK + "10",
+       "build, compile and run time of one MLP training step: a cache miss against a hit",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
+    Module(11, "Constant folding and rewrites", "chapters/11-folding.md", ("m11.rewrite", "m11.evaluate"), (
+        _g("tests/test_passes.py::test_identities_fold_to_the_input",
+           "_rewrite leaves inputs, never-folded and embedded ops alone, evaluates a node whose sources are all "
+           "constants, and otherwise returns the first matching rule's result (first_match(n, g, _RULES_BY_OP))", 2),
+        _g("tests/test_passes.py::test_constant_subgraph_evaluates_to_a_scalar_const",
+           "_evaluate: an elementwise op of scalar consts is computed on 0-d arrays (OPS[op].numpy) into a const "
+           "of the node's shape; a uniform result is a const, whatever its size"),
+        _g("tests/test_passes.py::test_causal_mask_and_mean_scale_are_folded_constants",
+           "a non-uniform result up to FOLD_MAX_BYTES becomes a constarr (ConstArray of the array broadcast to "
+           "the node's shape); past it, return None and leave the node to the kernels"),
+        _g("tests/test_fold_rules.py::test_rule_fires_on_its_example_and_keeps_the_value",
+           "every rule of rules.py must fire on its example through _rewrite, and the value must stay the same "
+           "bit for bit (-0.0 and NaN included): only uniform results whose signs agree become one const",
+           hidden=True),
+    ), "How many nodes does folding remove from a real training step, and what is left for the kernels?",
+       THINK + "11", "graph nodes of an MLP training step before and after fold (and dce), with fold off and on",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
+    Module(12, "Fusion", "chapters/12-fusion.md", ("m12.join_phase", "m12.recompute"), (
+        _g("tests/test_fusion.py::test_elementwise_chain_is_one_kernel",
+           "an elementwise node joins an elementwise group (no core) of its own size as a 'post' op", 2),
+        _g("tests/test_fusion.py::test_matmul_with_bias_relu_and_residual_is_one_kernel",
+           "a matmul or reduction becomes the 'core' of a group with no core yet, when every node there has its "
+           "output size and all its consumers there are 'post' ops (the epilogue)"),
+        _g("tests/test_fusion.py::test_reduction_with_producers_and_consumers",
+           "an elementwise producer of a reduction's input joins as 'pre' when it has the input's size and its "
+           "consumers in the group are 'pre' or 'core'"),
+        _g("tests/test_fusion.py::test_split_gradient_sums_its_pads_in_one_kernel",
+           "a pad joins only an elementwise group with no core and of its own size; nothing joins a group whose "
+           "consumer of it is a pad, nor an opaque, copy or contig group", hidden=True),
+        _g("tests/test_bn_reduce.py::test_batchnorm_step_reads_the_input_in_six_passes",
+           "_recomputable: a cheap (not costly) elementwise node read by at most MAX_RECOMPUTE kernels is "
+           "recomputed when its f full-size sources read in every kernel (f * groups) cost no more than storing "
+           "it (f + 1 + groups): BatchNorm's x - shift then costs no arena buffer"),
+    ), "What does fusion buy in a real training step: how many kernels, how many bytes through memory, how "
+       "much time?", THINK + "12",
+       "kernels, arena bytes and step time of an MLP training step, fused against unfused (tt.disable_passes)",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
     Module(13, "Memory planning", "chapters/13-memory-planning.md", ("m13.best_fit", "m13.verify"), (
         _g("tests/test_memory_plan.py::test_greedy_by_size_best_fit_by_hand",
            "place blocks largest first (ties: earlier first step, then name); for each, walk the placed blocks "

@@ -68,7 +68,7 @@ def _function_cell(region: R.Region) -> tuple:
     fn, owner = _enclosing(ast.parse(text), region)
     cut = fn.col_offset
     first = min([d.lineno for d in fn.decorator_list] + [fn.lineno]) - 1
-    out = []
+    out = ["from __future__ import annotations  # the signature's annotations name the framework's globals", ""]
     for i in range(first, max(fn.end_lineno, region.end + 1)):  # a trailing END marker is past the code
         if i == region.begin:
             out.append(f"{region.indent[cut:]}### BEGIN SOLUTION")

@@ -26,11 +26,13 @@ from .convolution import _batched, _pair
 def _pool_size(size, k, s, p, d, ceil_mode):
     """Output length of one dim, as PyTorch: with ceil_mode the last window must start inside the input or its
     left padding."""
+    # BEGIN EXERCISE m09.pool_size
     span = size + 2 * p - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
     return out
+    # END EXERCISE m09.pool_size
 
 
 def _windows(x, op, kernel_size, stride, padding, dilation, ceil_mode, value):
