@@ -157,6 +157,9 @@ def test_cli_list_and_unknown_module():
     out = subprocess.run([sys.executable, "-m", "tinytorch", "course", "check", "21", "x"], capture_output=True,
                          text=True)
     assert out.returncode != 0 and "there is no module 21" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "tinytorch", "course", "check", "1", "no-such-workspace"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "not a course workspace" in out.stderr and "Traceback" not in out.stderr
 
 
 # ---------------------------------------------------------------- slow: each region alone is covered; NBGrader

@@ -67,8 +67,19 @@ def start(number: int, dest) -> list:
     return stubbed
 
 
+def _existing(workspace, command: str) -> pathlib.Path:
+    """The workspace folder, or SystemExit saying how to make one when it holds no framework."""
+    workspace = pathlib.Path(workspace).resolve()
+    if not (workspace / "tinytorch").is_dir():
+        raise SystemExit(f"tinytorch course {command}: {workspace} holds no tinytorch/ folder, so it is not a course "
+                         f"workspace; make one with `tinytorch course start N {workspace}`, or give the checkout "
+                         f"itself (`.` from its root) to grade the reference")
+    return workspace
+
+
 def solution(number: int, dest, region: str | None = None) -> list:
     """Restore the reference code of module `number`'s regions (or just `region`) in the workspace."""
+    dest = _existing(dest, "solution")
     chosen = _module_regions(number)
     if region is not None:
         chosen = [r for r in chosen if r.name == region]
@@ -141,7 +152,7 @@ def check(number: int, workspace) -> Report:
 def check_many(numbers, workspace, runs=True) -> dict:
     """{number: Report} for several modules, their tests run in one subprocess (one start-up, not one each);
     `runs=False` leaves out the short training runs."""
-    workspace = pathlib.Path(workspace).resolve()
+    workspace = _existing(workspace, "check")
     chosen = [module(n) for n in numbers]
     found = R.find_all(workspace)
     env = dict(os.environ)
