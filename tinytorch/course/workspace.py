@@ -79,6 +79,7 @@ def _existing(workspace, command: str) -> pathlib.Path:
 
 def solution(number: int, dest, region: str | None = None) -> list:
     """Restore the reference code of module `number`'s regions (or just `region`) in the workspace."""
+    module(number)
     dest = _existing(dest, "solution")
     chosen = _module_regions(number)
     if region is not None:
@@ -152,8 +153,8 @@ def check(number: int, workspace) -> Report:
 def check_many(numbers, workspace, runs=True) -> dict:
     """{number: Report} for several modules, their tests run in one subprocess (one start-up, not one each);
     `runs=False` leaves out the short training runs."""
-    workspace = _existing(workspace, "check")
     chosen = [module(n) for n in numbers]
+    workspace = _existing(workspace, "check")
     found = R.find_all(workspace)
     env = dict(os.environ)
     data = ROOT.parent / "shared" / "datasets"
