@@ -8,10 +8,13 @@ the F16C instructions vcvtph2ps / vcvtps2ph (round to nearest even, subnormals, 
 written vectorized, so it needs no optimization passes, only code generation for the host CPU) and keeps
 their object code in the runtime's disk cache (`native_loader`), as the compiler does for its modules:
 
-    void NAME(src*, dst*, i64 n)
+    void NAME(src*, dst*, i64 n, i64 rows, i64 src_row_stride, i64 dst_row_stride)
+
+converts `rows` runs of n elements (strides in elements), so a column block of a C-ordered matrix converts
+natively too.
 
 Without F16C (or llvmlite), LLVM would call compiler-rt helpers MCJIT cannot resolve, so conversion falls
-back to NumPy; it does for arrays whose layouts differ too (a transposed view into a C-ordered tile).
+back to NumPy; it does for arrays that are not rows of one contiguous run each, in the same shape.
 """
 from __future__ import annotations
 
@@ -39,14 +42,14 @@ NAN_ABOVE = {16: 0x7C00, 32: 0x7F800000}
 
 
 def _function(mod, ir, name: str, src_t, dst_t, cast: str):
-    """dst[i] = cast(src[i]) for i < n: LANES at a time, then one at a time. F16C quiets a signaling NaN and
+    """dst[r, i] = cast(src[r, i]) for r < rows, i < n: LANES at a time, then one at a time. F16C quiets a signaling NaN and
     NumPy keeps it (and its payload, at least 1 where the narrowed payload would be 0, so it stays a NaN), so
     a NaN's quiet bit is taken from its source: bit for bit NumPy's conversion."""
     i64 = ir.IntType(64)
-    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [src_t.as_pointer(), dst_t.as_pointer(), i64]),
+    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [src_t.as_pointer(), dst_t.as_pointer()] + [i64] * 4),
                      name=f"{PLACEHOLDER}_{name}")
-    src, dst, n = fn.args
-    for a in (src, dst):
+    src0, dst0, n, rows, src_stride, dst_stride = fn.args
+    for a in (src0, dst0):
         a.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     sbits, dbits = (16, 32) if cast == "fpext" else (32, 16)
@@ -90,14 +93,19 @@ def _function(mod, ir, name: str, src_t, dst_t, cast: str):
         b.branch(head)
         b.position_at_end(done)
 
-    def vector(i):
-        vs, vd = ir.VectorType(src_t, LANES), ir.VectorType(dst_t, LANES)
-        x = b.load(b.bitcast(b.gep(src, [i]), vs.as_pointer()), align=sbits // 8)
-        b.store(converted(x, LANES), b.bitcast(b.gep(dst, [i]), vd.as_pointer()), align=dbits // 8)
+    def row(r):
+        src, dst = b.gep(src0, [b.mul(r, src_stride)]), b.gep(dst0, [b.mul(r, dst_stride)])
+
+        def vector(i):
+            vs, vd = ir.VectorType(src_t, LANES), ir.VectorType(dst_t, LANES)
+            x = b.load(b.bitcast(b.gep(src, [i]), vs.as_pointer()), align=sbits // 8)
+            b.store(converted(x, LANES), b.bitcast(b.gep(dst, [i]), vd.as_pointer()), align=dbits // 8)
+
+        loop(ir.Constant(i64, 0), vec_end, LANES, vector)
+        loop(vec_end, n, 1, lambda i: b.store(converted(b.load(b.gep(src, [i])), None), b.gep(dst, [i])))
 
     vec_end = b.mul(b.udiv(n, ir.Constant(i64, LANES)), ir.Constant(i64, LANES))
-    loop(ir.Constant(i64, 0), vec_end, LANES, vector)
-    loop(vec_end, n, 1, lambda i: b.store(converted(b.load(b.gep(src, [i])), None), b.gep(dst, [i])))
+    loop(ir.Constant(i64, 0), rows, 1, row)
     b.ret_void()
 
 
@@ -132,7 +140,7 @@ def _build():
         native_loader.write_cached(key, obj)
     names = {f"{PLACEHOLDER}_{n}": f"{prefix}_{n}" for n in _NAMES.values()}
     module = native_loader.load(key, obj, names)
-    proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+    proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 4)
     funcs = {pair: proto(module.addresses[f"{PLACEHOLDER}_{name}"]) for pair, name in _NAMES.items()}
     funcs["module"] = module  # the engine holding the machine code lives as long as this table
     return funcs
@@ -150,28 +158,56 @@ def available() -> bool:
     return _native(F16, F32) is not None
 
 
-def _same_layout(src: np.ndarray, dst: np.ndarray) -> bool:
-    return (src.flags.c_contiguous and dst.flags.c_contiguous) or \
-        (src.flags.f_contiguous and dst.flags.f_contiguous)
+def _rows(a: np.ndarray):
+    """(rows, n, row stride in elements) of `a` seen as rows of its last axis, where each is one run, else None."""
+    if a.ndim < 2 or a.strides[-1] != a.itemsize:
+        return None
+    view = a.view()
+    try:
+        view.shape = (-1, a.shape[-1])  # raises where the leading axes are not one stride
+    except AttributeError:
+        return None
+    return view.shape[0], view.shape[1], view.strides[0] // a.itemsize
+
+
+def _runs(src: np.ndarray, dst: np.ndarray):
+    """(src, dst, rows, n, src stride, dst stride) for the native loop, or None. Arrays both C-ordered are one
+    run (cut into rows of whole vectors, for the threads); both F-ordered are seen transposed."""
+    if src.flags.c_contiguous and dst.flags.c_contiguous:
+        n = src.size
+        return src, dst, 1, n, n, n
+    if src.flags.f_contiguous and dst.flags.f_contiguous:
+        src, dst = src.T, dst.T
+    s, d = _rows(src), _rows(dst)
+    if s is None or d is None or s[:2] != d[:2]:
+        return None
+    return src, dst, s[0], s[1], s[2], d[2]
 
 
 def convert(src: np.ndarray, dst: np.ndarray, threads: int = 1) -> np.ndarray:
-    """dst <- src rounded as NumPy's astype rounds (float16 <-> float32), natively where both are one run in
-    the same order; split across up to `threads` of the runtime's threads when it is big (call with more than
-    one thread only from outside the thread pool: its workers must not wait on it)."""
+    """dst <- src rounded as NumPy's astype rounds (float16 <-> float32), natively where both are rows of
+    contiguous runs alike (C- or F-ordered arrays, a block of columns of one), else by NumPy; split across up
+    to `threads` of the runtime's threads when it is big (more than one thread only from outside the thread
+    pool: its workers must not wait on it)."""
     if src.shape != dst.shape:
         raise ValueError(f"half.convert: shapes differ, {src.shape} into {dst.shape}")
-    fn = _native(src.dtype, dst.dtype) if _same_layout(src, dst) else None
-    if fn is None:
+    fn = _native(src.dtype, dst.dtype)
+    runs = _runs(src, dst) if fn is not None and src.size else None
+    if runs is None:
         np.copyto(dst, src, casting="unsafe")
         return dst
-    n, a, b = src.size, src.ctypes.data, dst.ctypes.data
-    si, di = src.itemsize, dst.itemsize
-    parts = max(1, min(threads, n // MIN_THREADED))
-    if parts == 1:
-        fn(a, b, n)
+    seen_src, seen_dst, rows, n, ss, ds = runs
+    a, b, si, di = seen_src.ctypes.data, seen_dst.ctypes.data, src.itemsize, dst.itemsize
+    work = max(1, min(threads, rows * n // MIN_THREADED))
+    if rows == 1 and work > 1:  # one run: rows of a whole number of vectors, then the rest
+        step = -(-n // work // LANES) * LANES
+        rows, full = n // step, n // step * step
+        if full < n:
+            fn(a + si * full, b + di * full, n - full, 1, 0, 0)
+        n, ss, ds = step, step, step
+    work = min(work, rows)
+    if work == 1:
+        fn(a, b, n, rows, ss, ds)
     else:
-        step = -(-n // parts // LANES) * LANES
-        parallel.split(lambda lo, hi: [fn(a + si * k, b + di * k, min(step, n - k))
-                                       for k in range(lo * step, min(hi * step, n), step)], parts, parts)
+        parallel.split(lambda lo, hi: fn(a + si * ss * lo, b + di * ds * lo, n, hi - lo, ss, ds), rows, work)
     return dst

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...runtime import blas, parallel
 from ...runtime.scratch import scratch as _scratch
-from ...runtime.widen import compute_dtype, narrow_into, widen_tile, widened
+from ...runtime.widen import compute_dtype, first_axis, narrow_into, widen_tile, widened
 from .table import build, declare, shapes
 from .window import window_out
 
@@ -137,7 +137,7 @@ def _split(N: int, tile: int, body) -> list:
     return [r for part in parts for r in part]
 
 
-@widened(batched=True)  # float16 storage, float32 BLAS, a chunk of images at a time
+@widened(split=first_axis)  # float16 storage, float32 BLAS, a chunk of images at a time
 def conv2d_into(out, x, w, arg, copy_windows=None):
     """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw). `copy_windows(dst, x, khw, ohw,
     arg, k_major)`, which the native backend passes (compiler/llvm/im2col.py), copies a tile's windows in
@@ -166,7 +166,7 @@ def conv2d_into(out, x, w, arg, copy_windows=None):
     return out
 
 
-@widened(batched=True)  # float16 storage, float32 BLAS, a chunk of images at a time
+@widened(split=first_axis)  # float16 storage, float32 BLAS, a chunk of images at a time
 def conv2d_dx_into(out, g, w, arg, copy_windows=None):
     """out (N, C, H, W): the input gradient, each window's gradient W^T @ g added back where it came from."""
     N, O = g.shape[:2]
