@@ -93,7 +93,7 @@ def widened(fn=None, *, split=None):
             step = max(1, min(-(-n // threads), CHUNK_BYTES // max(per, 1)))
 
             def chunks(lo, hi):  # one buffer per thread holds a chunk's result and split operands
-                with parallel.serial():
+                with parallel.serial(), np.errstate(all="ignore"):  # (errstate is per thread)
                     for c0 in range(lo, hi, step):
                         part, mine = slice(c0, min(hi, c0 + step)), list(args)
                         o = _take(out, axis, part)
