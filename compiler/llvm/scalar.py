@@ -93,12 +93,14 @@ def compare_f16(b, op: str, x, y):
     def c(v):
         return ir.Constant(i16, v)
     mx, my = b.and_(x, c(F16_MAGNITUDE)), b.and_(y, c(F16_MAGNITUDE))
+    if op == "cmpeq":  # the same bits of a number, or two zeros
+        same = b.and_(b.icmp_unsigned("==", x, y), b.icmp_unsigned("<=", mx, c(F16_INF)))
+        return b.or_(same, b.icmp_unsigned("==", b.or_(mx, my), c(0)))
     ordered = b.and_(b.icmp_unsigned("<=", mx, c(F16_INF)), b.icmp_unsigned("<=", my, c(F16_INF)))
 
     def key(bits, mag):
         return b.select(b.icmp_unsigned("!=", b.and_(bits, c(F16_SIGN)), c(0)), b.sub(c(0), mag), mag)
-    kx, ky = key(x, mx), key(y, my)
-    return b.and_(ordered, b.icmp_signed("<" if op == "cmplt" else "==", kx, ky))
+    return b.and_(ordered, b.icmp_signed("<", key(x, mx), key(y, my)))
 
 
 def _to_float_round_odd(b, d):
