@@ -139,10 +139,9 @@ def _build():
         obj = tm.emit_object(parsed)
         native_loader.write_cached(key, obj)
     names = {f"{PLACEHOLDER}_{n}": f"{prefix}_{n}" for n in _NAMES.values()}
-    module = native_loader.load(key, obj, names)
+    module = native_loader.load(key, obj, names, resident=True)
     proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 4)
     funcs = {pair: proto(module.addresses[f"{PLACEHOLDER}_{name}"]) for pair, name in _NAMES.items()}
-    funcs["module"] = module  # the engine holding the machine code lives as long as this table
     return funcs
 
 
