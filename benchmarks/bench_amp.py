@@ -13,8 +13,8 @@ Each configuration runs in a fresh process (glibc's mmap threshold fixed at 64 K
 arrays). Columns: the planned arena of the training step's Program (every temporary: activations kept for
 the backward, activation gradients, transient weight gradients), the process's peak RSS over the timed steps
 (Linux's high-water mark through `memory_report.RssSampler`: weights, Adam state, arenas, code, the
-interpreter) and how far it rose above the RSS before them (memory allocated per step outside the arena:
-the float32 copies a float16 convolution or matmul computes in, `runtime/widen.py`), the
+interpreter) and how far it rose above the RSS before them (memory allocated per step outside the arena; the
+float32 chunks a float16 convolution or matmul computes in, `runtime/widen.py`, are reused scratch), the
 median step time over `--steps` steps (the rounds alternate the two configurations; the table quotes the
 median over rounds), and the test accuracy on all 10,000 test images after `--epochs` epochs over the first
 `--train` training images, the same images in the same order for both. Needs mnist.npz (`../shared/datasets`

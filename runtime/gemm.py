@@ -41,7 +41,18 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         return _matmul_into(out, a, b)
 
 
-@widened
+def _widen_split(out, a, b):
+    """How a float16 product runs in float32 chunks (`widened`): along a batch axis both operands have, else
+    the rows of a 2-d a or the columns of a 2-d b, whichever operand is bigger (its chunks are converted as
+    they are used; the other is converted once)."""
+    if out.ndim > 2 and a.ndim == out.ndim:
+        return (0, {0: 0, 1: 0}) if b.ndim == out.ndim else (0, {0: 0})
+    if out.ndim == a.ndim == b.ndim == 2:
+        return (1, {1: 1}) if b.size > a.size else (0, {0: 0})
+    return None
+
+
+@widened(split=_widen_split)
 def _matmul_into(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     threads = parallel.num_threads()
     if threads < 2 or not blas.available():

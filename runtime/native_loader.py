@@ -52,6 +52,7 @@ STALE_TMP_S = 300
 PRUNE_TO = 0.8
 _LOCK = threading.Lock()
 _LOADED: "weakref.WeakValueDictionary[str, LoadedModule]" = weakref.WeakValueDictionary()
+_RESIDENT: dict = {}  # key -> LoadedModule of the runtime's own code, never freed
 _DISK_LOCK = threading.Lock()
 _SECRETS: dict = {}  # cache dir -> its MAC secret, or None where the disk cache is not used (warned once)
 _WRITE_WARNED: set = set()  # cache dirs whose failed write was warned about
@@ -273,12 +274,15 @@ def _make_key(path: pathlib.Path) -> None:
             os.unlink(tmp)
 
 
-def load(key: str, obj: bytes, symbols: dict) -> LoadedModule:
-    """Map `obj` into memory; `symbols` maps each function's name to its symbol in the object."""
+def load(key: str, obj: bytes, symbols: dict, resident: bool = False) -> LoadedModule:
+    """Map `obj` into memory; `symbols` maps each function's name to its symbol in the object. `resident`:
+    the runtime's own code for the life of the process (the float16 converter, `half.py`), kept apart from
+    the Programs' modules, which live while a runner holds them."""
     import llvmlite.binding as llvm  # here, not at the top: loading LLVM costs ~35 ms of every import
 
     with _LOCK:
-        module = _LOADED.get(key)
+        table = _RESIDENT if resident else _LOADED
+        module = table.get(key)
         if module is None:
             engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine(llvm))
             engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
@@ -289,7 +293,7 @@ def load(key: str, obj: bytes, symbols: dict) -> LoadedModule:
                 if not addresses[name]:
                     raise RuntimeError(f"native function {symbol} is missing from its object code (cache entry "
                                        f"{key}); delete {cache_dir() / (key + '.o')} and run again")
-            module = _LOADED[key] = LoadedModule(key, obj, addresses, engine)
+            module = table[key] = LoadedModule(key, obj, addresses, engine)
         return module
 
 

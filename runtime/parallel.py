@@ -7,6 +7,7 @@ run on the calling thread alone: waking another thread costs tens of microsecond
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,11 +18,23 @@ from . import config
 MIN_PARALLEL_WORK = 1 << 20
 _POOL: dict = {}
 _LOCK = threading.Lock()
+_SERIAL = threading.local()
 
 
 def num_threads() -> int:
-    """TINYTORCH_NUM_THREADS, else the machine's CPU count."""
-    return config.get("TINYTORCH_NUM_THREADS")
+    """TINYTORCH_NUM_THREADS, else the machine's CPU count; 1 inside `serial()`."""
+    return 1 if getattr(_SERIAL, "depth", 0) else config.get("TINYTORCH_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def serial():
+    """num_threads() is 1 on this thread inside: a routine that already runs one part per thread (`widen.py`)
+    calls routines that would split again, and a pool worker must not wait on the pool."""
+    _SERIAL.depth = getattr(_SERIAL, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _SERIAL.depth -= 1
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:

@@ -264,3 +264,22 @@ def test_captured_amp_step_compiles_once_while_the_scale_changes():
     assert min(scales) < 2.0 ** 30 and scales[-1] > min(scales)  # backed off, then grew
     assert len(set(compiles[3:])) == 1, compiles  # no compile after the traces, whatever the scale did
     assert all(p.dtype == tt.float32 for p in model.parameters())
+
+
+def test_float16_comparisons_see_values_as_stored():
+    """cmpeq and cmplt of float16 compare integer keys of the stored bits natively (branchless): every pair of
+    special values (signed zeros, subnormals, the largest finite, infinities, NaN) and a sum that rounds
+    (1 + 2**-12 is 1 in float16, not in the float register) compare as NumPy compares them."""
+    specials = np.array([0.0, -0.0, 2.0 ** -24, -(2.0 ** -24), 6.1e-5, 1.0, -1.0, 1.0009766, 65504.0, -65504.0,
+                         np.inf, -np.inf, np.nan], np.float16)
+    a, c = (m.ravel() for m in np.meshgrid(specials, specials))
+    small = np.full(a.shape, 2.0 ** -12, np.float16)
+    zero = np.zeros(a.shape, np.float16)
+    with np.errstate(all="ignore"):
+        s = a + small  # rounds back to a except near zero
+    with tt.using_backend("llvm"):
+        ta, tc, ts, tz = (tt.tensor(v) for v in (a, c, small, zero))
+        for ours, want in (((ta == tc), a == c), ((ta < tc), a < c), (((ta + tz) == tc), (a + zero) == c),
+                           (((ta + tz) < tc), (a + zero) < c), (((ta + ts) == tc), s == c), (((ta + ts) < tc), s < c),
+                           ((tc < (ta + ts)), c < s)):
+            np.testing.assert_array_equal(ours.numpy(), want)

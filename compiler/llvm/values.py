@@ -22,6 +22,7 @@ from .addressing import is_int
 from .stage import INDEX_ERROR, NotLowerable
 
 F16 = np.dtype(np.float16)
+F16_COMPARISONS = ("cmplt", "cmpeq")  # compared as float16 bits (scalar.compare_f16)
 POINTWISE_OPS = ops.GROUPS.elementwise | ops.GROUPS.assign | {"copy"}  # "copy": a kernel-only op (kernelize)
 
 
@@ -85,10 +86,13 @@ class Values:
         if op in POINTWISE_OPS:
             args = [self.ref(r, idx) for r in o.srcs]
             in_dtype = self.mem.dtype_of(o.srcs[-1])
-            if in_dtype == F16 and info.dtype.kind == "b":
+            if in_dtype == F16 and op in F16_COMPARISONS:
                 # float16 values live unrounded in float registers; a comparison sees them rounded as stored,
                 # so a value fusion recomputes here equals its stored copy (max-pool's backward compares the
                 # recomputed input with the stored max; rounding is monotonic, so round(max) = max(round))
+                bits = [scalar.f16_bits(self.b, a, a.operands[0] if _loaded_f16(a) else None) for a in args]
+                return scalar.compare_f16(self.b, op, *bits)
+            if in_dtype == F16 and info.dtype.kind == "b":
                 args = [a if _loaded_f16(a) else scalar.round_f16(self.b, a) for a in args]
             return ops.OPS[op].llvm(self.b, args, in_dtype, info.dtype)
         if op == "pad":

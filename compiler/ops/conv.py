@@ -15,13 +15,12 @@ so the NumPy implementation and the native call are one code.
 from __future__ import annotations
 
 import functools
-import math
-import threading
 
 import numpy as np
 
 from ...runtime import blas, parallel
-from ...runtime.widen import widened
+from ...runtime.scratch import scratch as _scratch
+from ...runtime.widen import compute_dtype, first_axis, narrow_into, widen_tile, widened
 from .table import build, declare, shapes
 from .window import window_out
 
@@ -75,21 +74,6 @@ def _dw_rule(srcs, arg):
 
 
 # ---------------------------------------------------------------- the routines (both backends call these)
-
-_LOCAL = threading.local()  # per-thread scratch: Programs are shared across threads
-
-
-def _scratch(role, shape, dtype):
-    """A `shape` array over this thread's buffer for `role` (one per role and dtype, grown to the largest
-    tile any layer asked for and reused by all: a step's layers do not each keep scratch). Its contents
-    are whatever the last user left."""
-    buffers = _LOCAL.__dict__.setdefault("buffers", {})
-    n, key = math.prod(shape), (role, np.dtype(dtype))
-    flat = buffers.get(key)
-    if flat is None or flat.size < n:
-        flat = buffers[key] = np.empty(n, dtype)
-    return flat[:n].reshape(shape)
-
 
 def _tile(per_image: int, n: int) -> int:
     """Images per tile: what fits TILE_BYTES, but at least one tile per thread."""
@@ -155,7 +139,7 @@ def _split(N: int, tile: int, body) -> list:
     return [r for part in parts for r in part]
 
 
-@widened  # float16 storage, float32 BLAS
+@widened(split=first_axis)  # float16 storage, float32 BLAS, a chunk of images at a time
 def conv2d_into(out, x, w, arg, copy_windows=None):
     """out (N, O, oh, ow) = x (N, C, H, W) convolved with w (O, C, kh, kw). `copy_windows(dst, x, khw, ohw,
     arg, k_major)`, which the native backend passes (compiler/llvm/im2col.py), copies a tile's windows in
@@ -184,7 +168,7 @@ def conv2d_into(out, x, w, arg, copy_windows=None):
     return out
 
 
-@widened  # float16 storage, float32 BLAS
+@widened(split=first_axis)  # float16 storage, float32 BLAS, a chunk of images at a time
 def conv2d_dx_into(out, g, w, arg, copy_windows=None):
     """out (N, C, H, W): the input gradient, each window's gradient W^T @ g added back where it came from."""
     N, O = g.shape[:2]
@@ -247,28 +231,31 @@ def _dx_grid(out, g, wt, khw, arg, tile, n0, n1):
     out[n0:n1] = acc[:, :, :Hp * Wp].reshape(m, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W]
 
 
-@widened  # float16 storage, float32 BLAS
 def conv2d_dw_into(out, x, g, arg, copy_windows=None):
-    """out (O, C, kh, kw): the weight gradient, sum over images of g (O, L) @ window matrix^T (L, K)."""
+    """out (O, C, kh, kw): the weight gradient, sum over images of g (O, L) @ window matrix^T (L, K). Float16
+    x and g are widened one tile at a time (`widen_tile`), the tiles' products summed in float32 and rounded
+    once into out: `widened` would convert them whole, and the images' sum does not split into chunks."""
     N, C = x.shape[:2]
     O, khw, ohw = g.shape[1], out.shape[2:], g.shape[2:]
     K, L = C * khw[0] * khw[1], ohw[0] * ohw[1]
+    wide = compute_dtype(out.dtype)
     g3 = g.reshape(N, O, L)
-    tile = _tile((K + O) * L * x.itemsize, N)
+    tile = _tile((K + O) * L * wide.itemsize, N)
 
     def body(n0, n1):
         m = n1 - n0
-        cols = _im2col(x[n0:n1], khw, ohw, arg, tile, True, copy_windows).reshape(K, m * L)
+        xs, gs = widen_tile(x[n0:n1], "dw_x"), widen_tile(g3[n0:n1], "dw_g")
+        cols = _im2col(xs, khw, ohw, arg, tile, True, copy_windows).reshape(K, m * L)
         if m == 1:
-            return np.matmul(g3[n0], cols.T)
-        gt = _scratch("gt", (O * tile * L,), g.dtype)[:O * m * L].reshape(O, m, L)
-        np.copyto(gt, g3[n0:n1].transpose(1, 0, 2))
+            return np.matmul(gs[0], cols.T)
+        gt = _scratch("gt", (O * tile * L,), wide)[:O * m * L].reshape(O, m, L)
+        np.copyto(gt, gs.transpose(1, 0, 2))
         return np.matmul(gt.reshape(O, m * L), cols.T)
     parts = _split(N, tile, body)
-    om = out.reshape(O, K)
-    np.copyto(om, parts[0])
+    acc = parts[0]
     for p in parts[1:]:
-        om += p
+        acc += p
+    narrow_into(acc, out.reshape(O, K))
     return out
 
 
