@@ -15,6 +15,7 @@ so the NumPy implementation and the native call are one code.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
