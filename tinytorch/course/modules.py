@@ -155,8 +155,8 @@ MODULES = (
            hidden=True),
     ), "Compiled against eager: what does capturing the step buy, and does memory stay flat across steps?",
        THINK + "7", "Trainer step time, captured (compile=True) against uncaptured and eager, and resident memory "
-       "over 300 steps", run="tests/test_train_real.py::test_trainer_logs_checkpoints_and_resumes_exactly"),
-    Module(8, "Data loading", "chapters/08-data.md", ("m08.order", "m08.batches"), (
+       "over 600 steps", run="tests/test_train_real.py::test_example_default_run_is_quick_and_learns"),
+    Module(8, "Data loading", "chapters/08-data.md", ("m08.order", "m08.batches", "m08.random_crop"), (
         _g("tests/test_data.py::test_loader_batches_cover_everything_once_with_settled_dtypes",
            "__iter__: take the epoch's order, advance self.epoch, then yield _batch of consecutive slices of "
            "batch_size indices; the last one may be short", 2),
@@ -165,11 +165,14 @@ MODULES = (
         _g("tests/test_data.py::test_shuffle_is_a_permutation_reproducible_by_seed_and_epoch",
            "shuffle: a permutation from np.random.default_rng((self.seed, epoch)): the same seed and epoch give "
            "the same order (a resumed run), the next epoch another", 2),
+        _g("tests/test_data.py::test_random_crop_picks_a_window_of_the_padded_image",
+           "random crop: one offset (dy, dx) per image from self.rng.integers (dy first, then dx), in "
+           "[0, h - ch] and [0, w - cw]; sliding_window_view gives every window, index it per sample"),
         _g("tests/test_data.py::test_shuffle_with_a_generator_and_with_manual_seed",
            "a `generator` given to the loader is used as it is (its state advances from epoch to epoch)", hidden=True),
     ), "Is the loader or the step the bottleneck? A batch's indexing, transform and copy against the step it feeds.",
-       THINK + "8", "loader time per batch (with and without a transform) against the training step's time",
-       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
+       THINK + "8", "CIFAR-10 loader time per batch (no transform, normalize, augment) against an MLP's and a "
+       "CNN's training step", run="tests/test_train_real.py::test_example_default_run_is_quick_and_learns"),
     Module(9, "Convolution and CNNs", "chapters/09-convolution.md", (), (
         _g("tests/test_nn.py::test_conv2d", "im2col: unfold then matmul"),
         _g("tests/test_cnn_ops.py::test_conv1d", "conv1d is conv2d over a height of 1"),
