@@ -45,8 +45,8 @@ def _exact(logits, y):
 def _cell(loss, grad, want_grad):
     if not np.isfinite(loss) or not np.isfinite(grad).all():
         bad = np.count_nonzero(~np.isfinite(grad))
-        return f"{loss:>10.4g} {bad:>5} non-finite grads"
-    return f"{loss:>10.4g} grad err {np.abs(grad - want_grad).max():8.1e}"
+        return f"{loss:>8.4g}, {bad:>3} grads inf/NaN"
+    return f"{loss:>8.4g}, grad err {np.abs(grad - want_grad).max():7.1e}"
 
 
 def figure():
@@ -54,12 +54,13 @@ def figure():
     base = rng.standard_normal((BATCH, CLASSES)).astype(np.float32)
     y = rng.integers(0, CLASSES, BATCH)
     forms = (("log(exp/sum exp)", _naive), ("log(softmax)", _log_of_softmax), ("log_softmax", _ours))
-    print(f"cross-entropy of {BATCH} rows of {CLASSES} float32 logits (standard normal times the scale): "
-          f"the loss, and the gradient's largest error against float64")
-    print(f"{'scale':>6} {'exact loss':>11} " + " ".join(f"{name:>35}" for name, _ in forms))
+    print(f"cross-entropy of {BATCH} rows of {CLASSES} float32 logits (standard normal times the scale):")
+    print("the loss, and the gradient's largest error against float64 (or how many of its "
+          f"{BATCH * CLASSES} values are inf or NaN)")
+    print(f"{'scale':>6} {'exact loss':>11} " + " ".join(f"{name:>27}" for name, _ in forms))
     for scale in SCALES:
         logits = base * scale
         want_loss, want_grad = _exact(logits, y)
         with np.errstate(all="ignore"):
             cells = [_cell(*_loss_and_grad(form, logits, y), want_grad) for _, form in forms]
-        print(f"{scale:>6} {want_loss:>11.4g} " + " ".join(f"{c:>35}" for c in cells))
+        print(f"{scale:>6} {want_loss:>11.4g} " + " ".join(f"{c:>27}" for c in cells))
