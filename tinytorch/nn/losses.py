@@ -162,8 +162,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     target = as_tensor(target).to(input.dtype)
     # BEGIN EXERCISE m05.bce_logits
     # STUB: log_sig_neg = ((-input).exp() + 1).log()  # -log(sigmoid(x)), naively: exp(-x) overflows past x < -88
-    # STUB: pos = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
-    # STUB: loss = (1 - target) * input + pos * log_sig_neg
+    # STUB: loss = (1 - target) * input + log_sig_neg  # and pos_weight ignored
     # -log(sigmoid(x)); maximum splits a tie at x == 0 in half, so the gradient there is sigmoid(0) - t, as torch
     log_sig_neg = maximum(-input, 0) + ((-input.abs()).exp() + 1).log()
     if pos_weight is None:
