@@ -6,8 +6,6 @@ a leak (a graph or a buffer kept per step) would make it climb."""
 from __future__ import annotations
 
 import itertools
-import statistics
-import time
 
 import psutil
 
@@ -15,6 +13,8 @@ import tinytorch as tt
 from tinytorch import data as D, nn, optim
 from tinytorch.data import transforms as T
 from tinytorch.train import Trainer
+
+from .common import median_step_ms
 
 BATCH, HIDDEN = 64, 128
 STEPS = 60  # timed steps per mode, after WARMUP
@@ -38,14 +38,8 @@ def _batches(loader, n):
 def _step_ms(compile, eager=False):
     trainer, loader = _trainer(compile)
     batches = _batches(loader, WARMUP + STEPS)
-    times = []
     with tt.eager(eager):
-        for i, (x, y) in enumerate(batches):
-            t = time.perf_counter()
-            trainer.train_step(x, y)
-            if i >= WARMUP:
-                times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+        return median_step_ms(trainer, batches, WARMUP)
 
 
 def figure():

@@ -15,6 +15,7 @@ from tinytorch.data import transforms as T
 from tinytorch.train import Trainer
 
 from ...milestones.data import CIFAR_MEAN, CIFAR_STD
+from .common import median_step_ms
 
 BATCH = 128
 BATCHES = 40  # timed batches per loader and steps per model
@@ -39,13 +40,7 @@ def _step_ms(ds, model) -> float:
     tf = T.Compose([T.ToTensor(), T.Normalize(CIFAR_MEAN, CIFAR_STD)])
     batches = list(itertools.islice(_loader(ds, tf), WARMUP + BATCHES))
     trainer = Trainer(model, optim.Adam(model.parameters(), lr=1e-3), [], progress=False)
-    times = []
-    for i, (x, y) in enumerate(batches):
-        t = time.perf_counter()
-        trainer.train_step(x, y)
-        if i >= WARMUP:
-            times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+    return median_step_ms(trainer, batches, WARMUP)
 
 
 def figure():
