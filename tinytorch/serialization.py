@@ -144,6 +144,9 @@ def save(obj, f) -> None:
 
 def write_atomically(path: str, write) -> None:
     """Call `write(binary file)` on a temp file next to `path`, fsync it, then os.replace it over `path`."""
+    # BEGIN EXERCISE m07.atomic_write
+    # STUB: with open(path, "wb") as fh:  # in place: a crash mid-write leaves half a file where the last good one was
+    # STUB:     write(fh)
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp", dir=directory)
@@ -160,6 +163,7 @@ def write_atomically(path: str, write) -> None:
             pass
         raise
     _fsync_dir(directory)
+    # END EXERCISE m07.atomic_write
 
 
 def _check_magic(path: str) -> None:

@@ -68,6 +68,7 @@ class Trainer:
 
     def _step(self, x, y):
         """The step as tensors (loss, correct): what `tinytorch.compile` captures."""
+        # BEGIN EXERCISE m07.step
         logits = self.model(x)
         loss = self.loss_fn(logits, y)
         correct = _accuracy_count(logits.detach(), y)
@@ -75,12 +76,14 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         return loss, correct
+        # END EXERCISE m07.step
 
     # ------------------------------------------------------------ epochs
 
     def train_epoch(self) -> dict:
         from tqdm import tqdm
 
+        # BEGIN EXERCISE m07.train_epoch
         self.model.train()
         if hasattr(self.train_loader, "set_epoch"):  # the same order as an uninterrupted run, after a resume
             self.train_loader.set_epoch(self.epoch)
@@ -95,6 +98,7 @@ class Trainer:
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
         return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
                 "train_s": time.perf_counter() - t0}
+        # END EXERCISE m07.train_epoch
 
     def evaluate(self, loader) -> dict:
         self.model.eval()

@@ -90,15 +90,41 @@ MODULES = (
     ), "What does backward cost? It keeps the forward's activations alive and roughly doubles the graph.",
        THINK + "3", "graph nodes and time of forward alone against forward + backward of an MLP",
        run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
-    Module(4, "Layers and activations", "chapters/04-layers.md", (), (
-        _g("tests/test_nn.py::test_batchnorm_train_eval_and_running_stats", "running statistics update only in train mode"),
-        _g("tests/test_gpt.py::test_multihead_attention_matches_torch", "Linear is x @ W.T + b"),
-    ), "How many parameters and bytes does each layer hold?", "python examples/quickstart.py",
-       "parameter bytes per layer", planned="nn.Linear.forward, nn.LayerNorm.forward, F.gelu"),
-    Module(5, "Losses", "chapters/05-losses.md", (), (
-        _g(GC + "test_matches_torch[cross_entropy]", "log_softmax subtracts the row max before exp"),
-    ), "Why log-softmax and not log(softmax)?", THINK + "3", "loss values at large logits",
-       planned="F.log_softmax, F.cross_entropy, F.mse_loss"),
+    Module(4, "Layers and activations", "chapters/04-layers.md", ("m04.linear", "m04.layer_norm", "m04.gelu"), (
+        _g("tests/test_nn.py::test_functional_forms",
+           "linear is input @ weight.T + bias (weight is (out_features, in_features), bias may be None); a last dim "
+           "that is not in_features raises ValueError naming the shapes and 'in_features'", 2),
+        _g("tests/test_nn.py::test_layernorm",
+           "layer_norm: mean and the biased variance (divide by n, not n - 1) over the last dims `dims`, keepdim, "
+           "then (x - mean) * rsqrt(var + eps), then * weight and + bias when given", 2),
+        _g(GC + "test_matches_torch[gelu]", "gelu(x) = 0.5 x (1 + erf(x / sqrt(2))): the exact form, torch's default "
+           "(relu is only its limit for large |x|)"),
+        _g(GC + "test_matches_torch[gelu_tanh]", "approximate='tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))"),
+        _g("tests/test_nn.py::test_linear_and_activations", "nn.Linear and nn.GELU against torch's in a Sequential: "
+           "if the functional tests pass and this fails, check bias=False (bias is None) and both GELU forms",
+           hidden=True),
+    ), "How many parameters and bytes does each layer hold? LeNet-5's parameters sit in its fully connected layers, "
+       "its convolutions hold few weights but do most of the arithmetic.", THINK + "4",
+       "parameters, bytes and multiply-adds per layer of LeNet-5 (MNIST, 32x32)",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
+    Module(5, "Losses", "chapters/05-losses.md", ("m05.logsumexp", "m05.cross_entropy", "m05.bce_logits"), (
+        _g("tests/test_stable_losses.py::test_log_softmax_and_cross_entropy_at_large_logits_match_torch",
+           "logsumexp: subtract the max (detached) before exp and add it back after the log, so exp never sees a "
+           "number above 0; a row whose max is +-inf shifts by 0", 2),
+        _g("tests/test_nn.py::test_cross_entropy",
+           "cross_entropy is nll_loss of log_softmax over the class dim; label smoothing mixes in -(sum of logp) / C "
+           "over the targets that are not ignore_index, weighted like the nll term", 2),
+        _g("tests/test_nn.py::test_cross_entropy_spatial_and_probability_targets",
+           "probability targets (a float target of the input's shape): the loss is -(target * logp) summed over "
+           "the class dim (dim 1: (N, C, d...) inputs), then reduced"),
+        _g("tests/test_stable_losses.py::test_bce_with_logits_at_large_logits_matches_torch",
+           "-log(sigmoid(x)) = max(-x, 0) + log(1 + exp(-|x|)): exp of a negative number never overflows"),
+        _g("tests/test_nn.py::test_other_losses", "binary_cross_entropy_with_logits with pos_weight: the positive "
+           "term's log_sig_neg is scaled by 1 + (pos_weight - 1) * target", hidden=True),
+    ), "Why log-softmax and not log(softmax)? At large logits exp overflows: the naive loss is inf or NaN, and so "
+       "is its gradient.", THINK + "5",
+       "cross-entropy loss and gradient at logits of growing scale, log(softmax) against log_softmax",
+       run="tests/test_train_real.py::test_digits_adam_loss_falls_and_matches_pytorch"),
     Module(6, "Optimizers and their memory", "chapters/06-optimizers.md", ("m06.adam_update",), (
         _g("tests/test_optim.py::test_matches_torch_for_20_steps[Adam-lr]",
            "m = beta1 m + (1 - beta1) g (a lerp), v = beta2 v + (1 - beta2) g*g, then "
@@ -113,16 +139,40 @@ MODULES = (
            "returned, with p, so the step realizes it"),
     ), "Adam's 3x memory: parameters + two moments (4x with AMSGrad).", "python benchmarks/bench_optimizers.py",
        "optimizer state bytes against parameter bytes, and the step time of each optimizer"),
-    Module(7, "Training loops, checkpoints and monitoring", "chapters/07-training.md", (), (
-        _g("tests/test_train_real.py::test_trainer_logs_checkpoints_and_resumes_exactly", "save the RNG and step"),
-        _g("tests/test_checkpoint.py::test_a_crash_mid_write_keeps_the_last_good_checkpoint", "write then rename"),
-    ), "What does one training step compile to, and does memory stay flat?", "python benchmarks/bench_step_memory.py",
-       "resident memory per step", planned="Trainer.fit's step, serialization's atomic write"),
-    Module(8, "Data loading", "chapters/08-data.md", (), (
-        _g("tests/test_data.py::test_loader_batches_cover_everything_once_with_settled_dtypes", "one pass, every index"),
-        _g("tests/test_data.py::test_shuffle_is_a_permutation_reproducible_by_seed_and_epoch", "seed + epoch"),
-    ), "Is the loader or the step the bottleneck?", "python benchmarks/bench_overhead.py",
-       "batch time against step time", planned="DataLoader's batching and shuffle"),
+    Module(7, "Training loops, checkpoints and monitoring", "chapters/07-training.md",
+           ("m07.step", "m07.train_epoch", "m07.atomic_write"), (
+        _g("tests/test_train_real.py::test_trainer_logs_checkpoints_and_resumes_exactly",
+           "_step: forward, loss, the detached accuracy count, zero_grad, backward, optimizer.step, return (loss, "
+           "correct); train_epoch: set the loader's epoch first (a resumed run must see the same order), sum "
+           "loss * len(y) per batch and divide by the samples seen", 3),
+        _g("tests/test_checkpoint.py::test_a_crash_mid_write_keeps_the_last_good_checkpoint",
+           "write to a temp file in the same directory (tempfile.mkstemp), flush and fsync it, then os.replace it "
+           "over `path`: a crash before the rename leaves the old file whole; on any error unlink the temp", 2),
+        _g("tests/test_step_overhead.py::test_trainer_captured_step_gives_the_uncaptured_results",
+           "the captured step (compile=True) replays _step's graph: _step must return tensors, not Python numbers"),
+        _g("tests/test_checkpoint.py::test_interrupt_mid_write_keeps_the_old_file_and_no_temp",
+           "KeyboardInterrupt is a BaseException, not an Exception: catch BaseException to unlink the temp file",
+           hidden=True),
+    ), "Compiled against eager: what does capturing the step buy, and does memory stay flat across steps?",
+       THINK + "7", "Trainer step time, captured (compile=True) against uncaptured and eager, and resident memory "
+       "over 600 steps", run="tests/test_train_real.py::test_example_default_run_is_quick_and_learns"),
+    Module(8, "Data loading", "chapters/08-data.md", ("m08.order", "m08.batches", "m08.random_crop"), (
+        _g("tests/test_data.py::test_loader_batches_cover_everything_once_with_settled_dtypes",
+           "__iter__: take the epoch's order, advance self.epoch, then yield _batch of consecutive slices of "
+           "batch_size indices; the last one may be short", 2),
+        _g("tests/test_data.py::test_drop_last_and_numpy_output",
+           "drop_last: stop at len(self) * batch_size, so a short last batch is not yielded"),
+        _g("tests/test_data.py::test_shuffle_is_a_permutation_reproducible_by_seed_and_epoch",
+           "shuffle: a permutation from np.random.default_rng((self.seed, epoch)): the same seed and epoch give "
+           "the same order (a resumed run), the next epoch another", 2),
+        _g("tests/test_data.py::test_random_crop_picks_a_window_of_the_padded_image",
+           "random crop: one offset (dy, dx) per image from self.rng.integers (dy first, then dx), in "
+           "[0, h - ch] and [0, w - cw]; sliding_window_view gives every window, index it per sample"),
+        _g("tests/test_data.py::test_shuffle_with_a_generator_and_with_manual_seed",
+           "a `generator` given to the loader is used as it is (its state advances from epoch to epoch)", hidden=True),
+    ), "Is the loader or the step the bottleneck? A batch's indexing, transform and copy against the step it feeds.",
+       THINK + "8", "CIFAR-10 loader time per batch (no transform, normalize, augment) against an MLP's and a "
+       "CNN's training step", run="tests/test_train_real.py::test_example_default_run_is_quick_and_learns"),
     Module(9, "Convolution and CNNs", "chapters/09-convolution.md", ("m09.windows", "m09.pool_size"), (
         _g("tests/test_conv_kernels.py::test_forward_and_both_gradients_match_torch",
            "_windows is as_strided over the padded images: shape (m, C, kh, kw, oh, ow); a step along kh moves "

@@ -21,7 +21,7 @@ from .workspace import ROOT
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader strips these on release
 SETUP = '''from __future__ import annotations  # answer cells' annotations name the framework's modules (ir.IRBuilder)
-import importlib, os, sys
+import importlib, inspect, os, sys
 import pytest
 from hypothesis import Phase, settings
 settings.register_profile("course-check", phases=[Phase.explicit, Phase.generate], database=None, print_blob=False)
@@ -34,7 +34,7 @@ def _course_install(module, fn, owner=None):
     now runs it."""
     place = importlib.import_module(module)
     place = getattr(place, owner) if owner else place
-    getattr(place, fn.__name__).__code__ = fn.__code__
+    inspect.unwrap(getattr(place, fn.__name__)).__code__ = fn.__code__  # under a decorator (autocast_op)
 
 
 def _course_test(node):
@@ -67,8 +67,8 @@ def _function_cell(region: R.Region) -> tuple:
     lines = text.splitlines()
     fn, owner = _enclosing(ast.parse(text), region)
     cut = fn.col_offset
-    first = min([d.lineno for d in fn.decorator_list] + [fn.lineno]) - 1
-    out = ["from __future__ import annotations  # the signature's annotations name the framework's globals", ""]
+    first = fn.lineno - 1  # the bare function: its decorators stay on the framework's, which gets its code
+    out = ["from __future__ import annotations  # the framework's annotations name its own types", ""]
     for i in range(first, max(fn.end_lineno, region.end + 1)):  # a trailing END marker is past the code
         if i == region.begin:
             out.append(f"{region.indent[cut:]}### BEGIN SOLUTION")

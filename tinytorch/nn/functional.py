@@ -59,12 +59,14 @@ def log_softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
 @autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    # BEGIN EXERCISE m04.linear
     if input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input {input.shape} has {input.shape[-1] if input.ndim else 0} features but "
                          f"the weight {weight.shape} expects {weight.shape[-1]} (in_features); reshape the input "
                          f"or fix the layer's in_features")
     out = input @ weight.T
     return out + bias if bias is not None else out
+    # END EXERCISE m04.linear
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -107,6 +109,7 @@ def _norm_dims(input, normalized_shape, op):
 @autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     dims = _norm_dims(input, normalized_shape, "layer_norm")
+    # BEGIN EXERCISE m04.layer_norm
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dims, keepdim=True)
@@ -116,6 +119,7 @@ def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: flo
     if bias is not None:
         out = out + bias
     return out
+    # END EXERCISE m04.layer_norm
 
 
 @autocast_op("batch_norm")

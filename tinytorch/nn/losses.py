@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import compiler as C
 from .. import dtypes
-from ..elementwise import as_tensor, where
+from ..elementwise import as_tensor, maximum, where
 from ..tensor import Tensor
 from ..amp.autocast import autocast_op
 
@@ -98,6 +98,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     target = as_tensor(target)
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
+    # BEGIN EXERCISE m05.cross_entropy
     logp = input.log_softmax(class_dim)
     wshape = tuple(n_classes if d == class_dim else 1 for d in range(input.ndim))
     if target.dtype.kind == "f":
@@ -125,6 +126,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         else:
             smooth = smooth.sum() / where(valid, weight.index_select(0, where(valid, t, 0)), 0.0).sum()
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+    # END EXERCISE m05.cross_entropy
 
 
 @autocast_op("mse_loss")
@@ -158,11 +160,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """Numerically stable BCE on logits: max(-x, 0) + log(1 + exp(-|x|)) is log(1 + exp(-x))."""
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     target = as_tensor(target).to(input.dtype)
-    log_sig_neg = (-input).clamp(min=0) + ((-input.abs()).exp() + 1).log()  # -log(sigmoid(x))
+    # BEGIN EXERCISE m05.bce_logits
+    # STUB: log_sig_neg = ((-input).exp() + 1).log()  # -log(sigmoid(x)), naively: exp(-x) overflows past x < -88
+    # STUB: loss = (1 - target) * input + log_sig_neg  # and pos_weight ignored
+    # -log(sigmoid(x)); maximum splits a tie at x == 0 in half, so the gradient there is sigmoid(0) - t, as torch
+    log_sig_neg = maximum(-input, 0) + ((-input.abs()).exp() + 1).log()
     if pos_weight is None:
         loss = (1 - target) * input + log_sig_neg
     else:
         loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * log_sig_neg
+    # END EXERCISE m05.bce_logits
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

@@ -20,3 +20,15 @@ def median_ms(fn, repeats: int = REPEATS) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
+
+
+def median_step_ms(trainer, batches, warmup: int) -> float:
+    """The median wall time in ms of `trainer.train_step` over `batches`, the first `warmup` ones (compiles,
+    optimizer state) untimed: one step per batch, as training runs them, not one batch repeated."""
+    times = []
+    for i, (x, y) in enumerate(batches):
+        t = time.perf_counter()
+        trainer.train_step(x, y)
+        if i >= warmup:
+            times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
