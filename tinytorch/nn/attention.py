@@ -54,6 +54,7 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     L, S = q.shape[-2], k.shape[-2]
     if dropout_p == 0.0 and worth_streaming(_batch_of(q, k, v, attn_mask), L, S, q.dtype.itemsize):
         return _fused(q, k, v, attn_mask, is_causal, scale)
+    # BEGIN EXERCISE m19.sdpa_composed
     scores = (q @ k.transpose(-2, -1)) * scale
     if is_causal:
         attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
@@ -67,6 +68,7 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ v
+    # END EXERCISE m19.sdpa_composed
 
 
 def _batch_of(q, k, v, mask) -> tuple:
