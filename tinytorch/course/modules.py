@@ -205,8 +205,8 @@ MODULES = (
            hidden=True),
     ), "Attention's N^2: the (T, T) score matrix grows as the square of the sequence, in memory and time; the "
        "streaming op never holds it.",
-       "python benchmarks/bench_attention.py --sizes 256 512 1024 --repeats 3",
-       "planned bytes (naive against fused), the (H, T, T) score bytes and time against sequence length T",
+       THINK + "19", "the (H, T, T) score bytes, the planned memory of composed against streamed attention, and "
+       "each one's time, against sequence length T",
        run="tests/test_gpt.py::test_a_few_steps_on_tiny_shakespeare_lower_the_loss"),
     Module(20, "The transformer and its KV cache (capstone)", "chapters/20-transformer.md",
            ("m20.self_attention", "m20.block_forward", "m20.kv_cache_write"), (
