@@ -122,6 +122,7 @@ def _forward_rows(out, q, k, v, mask, scale, causal, block, r0, r1):
     """out[:, r0:r1] (the Ev columns and the lse column) of a group, over key tiles with an online softmax."""
     G, n, S, Ev = q.shape[0], r1 - r0, k.shape[1], v.shape[2]
     qs = q[:, r0:r1] * np.asarray(scale, q.dtype)
+    # BEGIN EXERCISE m19.online_softmax
     m = np.full((G, n, 1), -np.inf, q.dtype)
     l = np.zeros((G, n, 1), q.dtype)
     acc = np.zeros((G, n, Ev), q.dtype)
@@ -144,6 +145,7 @@ def _forward_rows(out, q, k, v, mask, scale, causal, block, r0, r1):
     np.divide(acc, np.where(empty, 1, l), out=out[:, r0:r1, :Ev])
     with np.errstate(divide="ignore"):
         out[:, r0:r1, Ev:] = np.where(empty, -np.inf, np.where(m == -np.inf, 0, m) + np.log(l))
+    # END EXERCISE m19.online_softmax
 
 
 def _flat(a, nb: int, copy: bool):

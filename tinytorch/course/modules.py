@@ -329,19 +329,68 @@ MODULES = (
     ), "What do half-precision activations save, and what do they cost in time and accuracy?",
        "python benchmarks/bench_amp.py --quick",
        "planned arena, peak RSS, step time and test accuracy of the MNIST CNN: float32 against autocast"),
-    Module(18, "Tokenization and embeddings", "chapters/18-tokenization.md", (), (
-        _g("tests/test_text.py::test_char_tokenizer_round_trips_its_corpus", "decode(encode(s)) == s"),
-    ), "How many tokens per character, and what does the embedding table cost?", "python examples/train_gpt.py --help",
-       "tokens per character and embedding bytes", planned="tinytorch/text's tokenizers"),
-    Module(19, "Attention", "chapters/19-attention.md", (), (
-        _g("tests/test_sdpa.py::test_sdpa_matches_torch", "softmax(q k^T * scale + mask) v"),
-        _g("tests/test_attention.py::test_fused_matches_torch_sdpa", "stream over key tiles with a running max"),
-    ), "Attention's N^2: memory and time against sequence length.", "python benchmarks/bench_attention.py",
-       "time and bytes against sequence length", planned="F.scaled_dot_product_attention, the fused attention op"),
-    Module(20, "The transformer and its KV cache (capstone)", "chapters/20-transformer.md", (), (
-        _g("tests/test_gpt.py::test_block_matches_torch_values_and_grads", "pre-norm residual blocks"),
-    ), "What does the KV cache buy when generating?", "python benchmarks/bench_gpt.py",
-       "tokens per second with and without the cache", planned="the GPT block, generation's KV cache write"),
+    Module(18, "Tokenization and embeddings", "chapters/18-tokenization.md",
+           ("m18.char_encode", "m18.merge_pair", "m18.encode_word"), (
+        _g("tests/test_text.py::test_char_tokenizer_round_trips_its_corpus",
+           "encode maps each character through self.stoi, in order: decode(encode(s)) == s for any text built "
+           "from the vocabulary"),
+        _g("tests/test_text.py::test_char_tokenizer_unknown_character_names_it_and_what_to_do",
+           "a character outside the vocabulary raises UnknownCharacterError naming it, its code point (U+00E9) and "
+           "position, and the way out (CharTokenizer.from_text, or ByteLevelBPE)"),
+        _g("tests/test_text.py::test_bpe_merges_match_a_hand_worked_sequence",
+           "merge_pair replaces each (a, b), left to right and without overlap, by the new id; _encode_word "
+           "repeatedly applies the LOWEST-ranked merge present among adjacent pairs until none applies", 2),
+        _g("tests/test_text.py::test_bpe_training_matches_the_naive_trainer_on_english",
+           "encoding by rank must give exactly the tokens training ended with: 'aaa' with merge (a, a) is "
+           "[aa, a], not [a, aa]"),
+        _g("tests/test_text.py::test_bpe_training_matches_the_naive_trainer",
+           "random small corpora: check repeated pairs ('aaaa'), multi-byte characters and words of one byte",
+           hidden=True),
+    ), "How many tokens per character does each tokenizer give, and what does the embedding table cost? "
+       "A bigger vocabulary gives shorter sequences (attention is N^2) but a bigger table (vocab x n_embd).",
+       THINK + "18", "tokens per character of char vs byte-level BPE (vocab 512, 1024) on Tiny Shakespeare, "
+       "and each one's embedding table bytes at n_embd 384",
+       run="tests/test_text.py::test_bpe_on_tinyshakespeare_compresses_and_round_trips"),
+    Module(19, "Attention", "chapters/19-attention.md", ("m19.sdpa_composed", "m19.online_softmax"), (
+        _g("tests/test_sdpa.py::test_sdpa_matches_torch[3-7-causal]",
+           "scores = q k^T * scale; is_causal masks key j > query i (np.tril of an (L, S) block of ones, a "
+           "constant) with -inf before the softmax over the last dim, then weights @ v", 2),
+        _g("tests/test_sdpa.py::test_sdpa_matches_torch[5-5-bool]",
+           "a bool attn_mask says which scores take part (True): where(mask, scores, -inf); a float mask is "
+           "added to the scores"),
+        _g("tests/test_attention.py::test_fused_matches_torch_sdpa[7-11-causal-float64]",
+           "online softmax over key tiles: m_new = max(m, tile max); rescale l and acc by exp(m - m_new); "
+           "l += sum(p), acc += p @ v; at the end out = acc / l and the lse column = m + log(l)", 2),
+        _g("tests/test_attention.py::test_fused_matches_torch_sdpa[13-5-bool-float32]",
+           "a row whose keys so far are all masked has m = -inf: shift by 0 there, or exp(-inf - -inf) is NaN"),
+        _g("tests/test_attention.py::test_a_fully_masked_row_gives_zero_as_torch",
+           "a row with every key masked ends with l == 0: write 0 (and lse -inf), as PyTorch's safe softmax",
+           hidden=True),
+    ), "Attention's N^2: the (T, T) score matrix grows as the square of the sequence, in memory and time; the "
+       "streaming op never holds it.",
+       THINK + "19", "the (H, T, T) score bytes, the planned memory of composed against streamed attention, and "
+       "each one's time, against sequence length T",
+       run="tests/test_gpt.py::test_a_few_steps_on_tiny_shakespeare_lower_the_loss"),
+    Module(20, "The transformer and its KV cache (capstone)", "chapters/20-transformer.md",
+           ("m20.self_attention", "m20.block_forward", "m20.kv_cache_write"), (
+        _g("tests/test_gpt.py::test_block_matches_torch_values_and_grads",
+           "pre-norm residual: x = x + attn(ln_1(x)), then x + mlp(ln_2(x)); attention splits c_attn(x) into "
+           "q, k, v, each (B, T, C) -> (B, H, T, C/H), runs causal SDPA and merges the heads back to (B, T, C) "
+           "before c_proj", 2),
+        _g("tests/test_gpt.py::test_gpt_loads_pytorch_weights_logits_loss_and_grads[.npz-False]",
+           "the whole GPT against nanoGPT's: if the block test passes and this fails, check the head split "
+           "(reshape to (b, t, n_head, c // n_head), then transpose(1, 2))"),
+        _g("tests/test_gpt.py::test_greedy_generation_matches_pytorch_with_and_without_cache",
+           "decode writes the new (B, H, 1, D) key and value at the position with where(slots == pos, k, cache), "
+           "assigns the caches, and masks keys after the position (slots <= pos) in a (1, 1, 1, S) bool mask; "
+           "while decoding, CausalSelfAttention uses cache.decode's keys, values and mask", 2),
+        _g("tests/test_gpt.py::test_generate_sees_weights_loaded_after_a_captured_decode",
+           "return self.k and self.v after assigning them: reading through the assign is what makes the "
+           "captured decode step perform the write", hidden=True),
+    ), "What does the KV cache buy when generating? Without it each new token recomputes every earlier "
+       "token's keys and values: the work per token grows with the context.", THINK + "20",
+       "tokens per second generating with and without the KV cache (a 4-layer, 128-wide char GPT)",
+       run="tests/test_gpt.py::test_a_few_steps_on_tiny_shakespeare_lower_the_loss"),
 )
 
 BY_NUMBER = {m.number: m for m in MODULES}

@@ -54,6 +54,14 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     L, S = q.shape[-2], k.shape[-2]
     if dropout_p == 0.0 and worth_streaming(_batch_of(q, k, v, attn_mask), L, S, q.dtype.itemsize):
         return _fused(q, k, v, attn_mask, is_causal, scale)
+    return _composed(q, k, v, attn_mask, dropout_p, is_causal, scale)
+
+
+def _composed(q, k, v, attn_mask, dropout_p, is_causal, scale) -> TensorBase:
+    """The composed form: the (..., L, S) scores materialized, masked, softmaxed (and dropped out), times v. Its own
+    undecorated function, so a course notebook can give it the student's code."""
+    L, S = q.shape[-2], k.shape[-2]
+    # BEGIN EXERCISE m19.sdpa_composed
     scores = (q @ k.transpose(-2, -1)) * scale
     if is_causal:
         attn_mask = const_tensor(np.tril(np.ones((L, S), dtype=bool)))  # a constant: a captured step replays
@@ -67,6 +75,7 @@ def scaled_dot_product_attention(query: TensorBase, key: TensorBase, value: Tens
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ v
+    # END EXERCISE m19.sdpa_composed
 
 
 def _batch_of(q, k, v, mask) -> tuple:

@@ -43,6 +43,7 @@ class CausalSelfAttention(Module):
     def forward(self, x, cache=None):
         """x (B, T, C). `cache` (a generation.LayerCache): while prefilling, write this layer's keys and values
         into it; while decoding (T = 1), attend over every cached key up to the cache's position."""
+        # BEGIN EXERCISE m20.self_attention
         b, t, c = x.shape
         q, k, v = (y.reshape(b, t, self.n_head, c // self.n_head).transpose(1, 2)
                    for y in self.c_attn(x).split(self.n_embd, dim=2))
@@ -55,6 +56,7 @@ class CausalSelfAttention(Module):
             p = self.dropout if self.training else 0.0
             y = scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(b, t, c)))
+        # END EXERCISE m20.self_attention
 
 
 class MLP(Module):
@@ -80,8 +82,10 @@ class Block(Module):
         self.mlp = MLP(n_embd, dropout, bias)
 
     def forward(self, x, cache=None):
+        # BEGIN EXERCISE m20.block_forward
         x = x + self.attn(self.ln_1(x), cache)
         return x + self.mlp(self.ln_2(x))
+        # END EXERCISE m20.block_forward
 
 
 class GPT(Module):

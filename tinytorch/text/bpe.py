@@ -56,6 +56,8 @@ class ByteLevelBPE(Tokenizer):
         return f"ByteLevelBPE(vocab_size={self.vocab_size}, merges={len(self.merges)})"
 
     def _encode_word(self, word: str) -> list:
+        # BEGIN EXERCISE m18.encode_word
+        # STUB: return list(word.encode("utf-8"))  # no merges applied: every byte its own token
         ids, ranks = list(word.encode("utf-8")), self.ranks
         while len(ids) > 1:
             pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, NO_MERGE))
@@ -64,6 +66,7 @@ class ByteLevelBPE(Tokenizer):
                 break
             ids = merge_pair(ids, pair, hit[1])
         return ids
+        # END EXERCISE m18.encode_word
 
     def encode(self, text: str) -> list:
         check_utf8(text, "ByteLevelBPE.encode")

@@ -24,6 +24,7 @@ NUM_BYTES = 256  # the base vocabulary: ids 0..255 are the bytes themselves
 
 def merge_pair(ids: list, pair: tuple, new: int) -> list:
     """`ids` with each occurrence of `pair`, left to right, replaced by `new`."""
+    # BEGIN EXERCISE m18.merge_pair
     out, i, n = [], 0, len(ids)
     a, b = pair
     while i < n:
@@ -34,6 +35,7 @@ def merge_pair(ids: list, pair: tuple, new: int) -> list:
             out.append(ids[i])
             i += 1
     return out
+    # END EXERCISE m18.merge_pair
 
 
 def train_merges(text: str, vocab_size: int, min_frequency: int = 2) -> list:

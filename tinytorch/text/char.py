@@ -48,6 +48,7 @@ class CharTokenizer(Tokenizer):
         return f"CharTokenizer(vocab_size={self.vocab_size})"
 
     def encode(self, text: str) -> list:
+        # BEGIN EXERCISE m18.char_encode
         stoi = self.stoi
         try:
             return [stoi[c] for c in text]
@@ -58,6 +59,7 @@ class CharTokenizer(Tokenizer):
                 f"CharTokenizer.encode: character {c!r} (U+{ord(c):04X}) at position {pos} is not in the "
                 f"vocabulary of {self.vocab_size} characters; build the tokenizer from text that contains it "
                 "(CharTokenizer.from_text), or use ByteLevelBPE, which encodes any string") from None
+        # END EXERCISE m18.char_encode
 
     def decode(self, ids) -> str:
         return "".join(self.chars[i] for i in as_ids(ids, self.vocab_size, "CharTokenizer.decode"))
