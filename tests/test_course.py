@@ -12,10 +12,12 @@ import pytest
 
 from tinytorch.course import modules as M
 from tinytorch.course import regions as R
+from tinytorch.course import thinking as T
 from tinytorch.course import workspace as W
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMPLETE = [m for m in M.MODULES if m.complete]
+THINK_PREFIX = "python -m tinytorch.course.thinking "
 
 
 # ---------------------------------------------------------------- regions: parse, refuse bad markers, round-trip
@@ -90,8 +92,11 @@ def test_twenty_modules_in_order_each_grading_test_exists():
             tree = ast.parse((ROOT / path).read_text())
             names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
             assert name.split("[")[0] in names, f"module {m.number}: {test} is not a test in {path}"
+    assert [m.number for m in COMPLETE] == list(range(1, 21)), "every module has its exercises"
     for m in COMPLETE:
         assert (ROOT / m.chapter).exists(), m.chapter
+        assert m.command.startswith(("python", "tinytorch")), m.command
+    assert all(M.module(n).command != THINK_PREFIX + str(n) or n in T.available() for n in range(1, 21))
 
 
 # ---------------------------------------------------------------- the loop closes for modules 1-3
