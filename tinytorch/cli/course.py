@@ -40,8 +40,7 @@ def add_parser(sub) -> None:
 
 def run_list(args) -> int:
     for m in modules.MODULES:
-        state = "ready" if m.complete else "planned"
-        print(f"{m.number:2}  {m.title:46} {state:8} {', '.join(m.regions) or m.planned}")
+        print(f"{m.number:2}  {m.title:46} {', '.join(m.regions)}")
     return 0
 
 

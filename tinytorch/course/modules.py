@@ -1,8 +1,7 @@
 """The twenty course modules, as data: what each builds, where its exercises are, and what grades them.
 
-A module is complete when its regions are marked in the source and its chapter exists; the others name the
-code they will cut (`planned`) and already list the framework's own tests that will grade it, so `check N`
-works on every module today. Grading tests are pytest node ids under tests/; a hidden one is left out of the
+Each module's exercises are regions marked in the source (regions.py); the framework's own tests grade them.
+Grading tests are pytest node ids under tests/; a hidden one is left out of the
 notebook NBGrader releases to students and run when it autogrades; `run` is a short real training run (also a
 node id) that only works if the student's code is right.
 """
@@ -30,11 +29,11 @@ class Module:
     command: str  # the command that answers it on the student's machine
     figure: str  # what that command measures
     run: str = ""  # a short real training run (a node id) graded with the tests, or ""
-    planned: str = ""  # for a module not complete yet: the code its regions will cut
 
     @property
     def complete(self) -> bool:
-        return bool(self.regions) and not self.planned
+        """Its exercises are marked (all twenty are; tests/test_course.py keeps it so)."""
+        return bool(self.regions)
 
     def tests(self) -> list:
         return [g.test for g in self.grading] + ([self.run] if self.run else [])
